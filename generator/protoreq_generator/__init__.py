@@ -1,0 +1,1 @@
+"""protoreq_generator: the protoc plugin and the protoreq CLI."""

@@ -1,0 +1,25 @@
+"""The sentinel that lets ``None`` keep its meaning.
+
+``timeout=None`` means "no deadline" in gRPC, so "not given, use the client's
+default" needs a value of its own, as in httpx's ``USE_CLIENT_DEFAULT``.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Final, Literal, TypeAlias
+
+
+class UseClientDefault(enum.Enum):
+    """The type of :data:`USE_CLIENT_DEFAULT`; an enum so ``is`` checks narrow for mypy."""
+
+    USE_CLIENT_DEFAULT = "USE_CLIENT_DEFAULT"
+
+    def __repr__(self) -> str:
+        return "USE_CLIENT_DEFAULT"
+
+
+USE_CLIENT_DEFAULT: Final = UseClientDefault.USE_CLIENT_DEFAULT
+"""Leave this setting to the client (its ``timeout=``, ``retry=`` ...)."""
+
+ClientDefault: TypeAlias = Literal[UseClientDefault.USE_CLIENT_DEFAULT]

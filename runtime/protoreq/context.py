@@ -1,0 +1,131 @@
+"""Per-request context on :mod:`contextvars`: trace id, client ip and deadline.
+
+contextvars follow ``asyncio`` tasks (each task starts with a copy of its
+creator's context), so a scope opened while serving a request covers every
+outgoing call made for it, sync or async, without passing anything around.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import grpc
+
+
+def new_trace_id() -> str:
+    """A fresh random trace id (32 lowercase hex digits, W3C trace-id sized)."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class _Scope:
+    trace_id: str | None = None
+    client_ip: str | None = None
+    deadline: float | None = None  # time.monotonic() seconds
+
+
+_current: ContextVar[_Scope] = ContextVar("protoreq_request_context", default=_Scope())
+
+
+class RequestContext:
+    """Class-level accessors, as in the original design: ``RequestContext.get_trace_id()``."""
+
+    @staticmethod
+    def get_trace_id() -> str | None:
+        return _current.get().trace_id
+
+    @staticmethod
+    def get_client_ip() -> str | None:
+        return _current.get().client_ip
+
+    @staticmethod
+    def get_deadline() -> float | None:
+        """The scope's deadline as a :func:`time.monotonic` timestamp, or ``None``."""
+        return _current.get().deadline
+
+    @staticmethod
+    def time_remaining() -> float | None:
+        """Seconds left before the scope's deadline (may be negative), or ``None``."""
+        deadline = _current.get().deadline
+        return None if deadline is None else deadline - time.monotonic()
+
+    @staticmethod
+    @contextmanager
+    def scope(
+        *,
+        trace_id: str | None = None,
+        client_ip: str | None = None,
+        deadline: float | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[None]:
+        """Set context values for the code inside; works in sync code and in coroutines.
+
+        Values not given are inherited from the enclosing scope. ``deadline`` is a
+        :func:`time.monotonic` timestamp and ``timeout`` a number of seconds from
+        now; the scope keeps the earliest of them and of the enclosing deadline,
+        so an inner scope can shorten the time left but never extend it.
+        """
+        outer = _current.get()
+        candidates = [d for d in (outer.deadline, deadline) if d is not None]
+        if timeout is not None:
+            candidates.append(time.monotonic() + timeout)
+        inner = _Scope(
+            trace_id=trace_id if trace_id is not None else outer.trace_id,
+            client_ip=client_ip if client_ip is not None else outer.client_ip,
+            deadline=min(candidates) if candidates else None,
+        )
+        token = _current.set(inner)
+        try:
+            yield
+        finally:
+            _current.reset(token)
+
+    @staticmethod
+    def from_servicer_context(
+        context: grpc.ServicerContext | grpc.aio.ServicerContext[object, object],
+    ) -> _ScopeArguments:
+        """Scope arguments for a server handler: its caller's trace id, peer ip and deadline.
+
+        ``with RequestContext.scope(**RequestContext.from_servicer_context(ctx)):``
+        makes every call the handler makes carry the same trace id and never
+        outlive the caller's deadline.
+        """
+        trace_id = None
+        for key, value in context.invocation_metadata() or ():
+            if key == "x-trace-id" and isinstance(value, str):
+                trace_id = value
+        remaining = context.time_remaining()
+        return {
+            "trace_id": trace_id,
+            "client_ip": _peer_ip(context.peer()),
+            "timeout": remaining,
+        }
+
+
+if TYPE_CHECKING:
+    from typing import TypedDict
+
+    class _ScopeArguments(TypedDict):
+        trace_id: str | None
+        client_ip: str | None
+        timeout: float | None
+else:
+    _ScopeArguments = dict
+
+
+def _peer_ip(peer: str) -> str | None:
+    """``ipv4:127.0.0.1:5000`` -> ``127.0.0.1``; ``ipv6:[::1]:5000`` -> ``::1``."""
+    kind, _, address = peer.partition(":")
+    if kind == "ipv4":
+        return address.rpartition(":")[0] or None
+    if kind == "ipv6":
+        host = address.rpartition(":")[0]
+        return host.strip("[]") or None
+    return None

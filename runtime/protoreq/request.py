@@ -1,0 +1,139 @@
+"""Request objects: what to call, with what message, metadata and timeout.
+
+Four abstract kinds, one per gRPC cardinality, deliberately *not* subclasses of
+each other, so that mypy rejects sending a streaming request through ``call()``
+or a unary one through ``stream()``:
+
+* :class:`GrpcRequest` / :class:`BaseGrpcRequest` — unary; the original design's
+  hand-written requests subclass these.
+* :class:`ClientStreamingGrpcRequest` — many messages in, one answer (``call``).
+* :class:`ServerStreamingGrpcRequest` — one message in, a stream out (``stream``).
+* :class:`BidiStreamingGrpcRequest` — streams both ways (``stream``).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import AsyncIterable, Iterable, Mapping
+from typing import Any, ClassVar, Generic
+
+from protoreq._defaults import USE_CLIENT_DEFAULT, ClientDefault
+from protoreq.context import RequestContext, new_trace_id
+from protoreq.method import ReqT, RespT, RpcMethod
+from protoreq.retry import RetryPolicy
+
+TRACE_ID_KEY = "x-trace-id"
+
+MetadataValue = str | bytes
+"""A metadata value: ``str`` for text keys, ``bytes`` for keys ending in ``-bin``."""
+
+
+class _RequestSettings(ABC):
+    """What every request kind can say besides its message: names, metadata, deadline, retry."""
+
+    rpc: ClassVar[RpcMethod[Any, Any] | None] = None
+    """Set by generated classes: the RPC's static facts, so no descriptor lookup is needed."""
+
+    @abstractmethod
+    def service_name(self) -> str:
+        """Fully qualified proto service name, e.g. ``"user.UserService"``."""
+
+    @abstractmethod
+    def method_name(self) -> str:
+        """The RPC's name within the service, e.g. ``"GetUser"``."""
+
+    def metadata(self) -> Mapping[str, MetadataValue | None]:
+        """Outgoing metadata; keys whose value is ``None`` are left out."""
+        return {}
+
+    def timeout(self) -> float | None | ClientDefault:
+        """Seconds the whole call may take; ``None`` for no deadline."""
+        return USE_CLIENT_DEFAULT
+
+    def retry_policy(self) -> RetryPolicy | None | ClientDefault:
+        """A policy here is an explicit opt-in to retries, even for non-idempotent RPCs."""
+        return USE_CLIENT_DEFAULT
+
+
+class _RequestDefaults(_RequestSettings):
+    """The defaults of the original design's ``BaseGrpcRequest``.
+
+    Subclasses written by hand often skip ``super().__init__()``, so every
+    setting also has a class-level fallback.
+    """
+
+    _extra_metadata: Mapping[str, MetadataValue] | None = None
+    _timeout: float | None | ClientDefault = USE_CLIENT_DEFAULT
+
+    def __init__(
+        self,
+        *,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        timeout: float | None | ClientDefault = USE_CLIENT_DEFAULT,
+    ) -> None:
+        self._extra_metadata = metadata
+        self._timeout = timeout
+
+    def metadata(self) -> dict[str, MetadataValue]:
+        """The caller's metadata plus ``x-trace-id`` from :class:`RequestContext` (or a fresh id)."""
+        trace_id = RequestContext.get_trace_id() or new_trace_id()
+        if self._extra_metadata:
+            return {TRACE_ID_KEY: trace_id, **self._extra_metadata}
+        return {TRACE_ID_KEY: trace_id}
+
+    def timeout(self) -> float | None | ClientDefault:
+        return self._timeout
+
+
+class GrpcRequest(_RequestSettings, Generic[ReqT, RespT]):
+    """A unary RPC: one message out, one answer back, sent with ``client.call()``."""
+
+    @abstractmethod
+    def message(self) -> ReqT:
+        """The protobuf message to send."""
+
+
+class BaseGrpcRequest(_RequestDefaults, GrpcRequest[ReqT, RespT]):
+    """A unary request with defaults: trace-id metadata and the client's default timeout."""
+
+
+class ServerStreamingGrpcRequest(_RequestDefaults, Generic[ReqT, RespT]):
+    """One message out, a stream of answers back, sent with ``client.stream()``."""
+
+    @abstractmethod
+    def message(self) -> ReqT:
+        """The protobuf message to send."""
+
+
+class ClientStreamingGrpcRequest(_RequestDefaults, Generic[ReqT, RespT]):
+    """A stream of messages out, one answer back, sent with ``client.call()``."""
+
+    @abstractmethod
+    def messages(self) -> Iterable[ReqT] | AsyncIterable[ReqT]:
+        """The outgoing messages; an async iterable only works with ``call_async()``."""
+
+
+class BidiStreamingGrpcRequest(_RequestDefaults, Generic[ReqT, RespT]):
+    """Streams both ways, sent with ``client.stream()``; outgoing messages may depend on answers."""
+
+    @abstractmethod
+    def messages(self) -> Iterable[ReqT] | AsyncIterable[ReqT]:
+        """The outgoing messages; an async iterable only works with ``stream_async()``."""
+
+
+UnaryResponseRequest = GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]
+StreamResponseRequest = (
+    ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
+)
+AnyRequest = (
+    GrpcRequest[Any, Any]
+    | ClientStreamingGrpcRequest[Any, Any]
+    | ServerStreamingGrpcRequest[Any, Any]
+    | BidiStreamingGrpcRequest[Any, Any]
+)
+REQUEST_BASES = (
+    GrpcRequest,
+    ClientStreamingGrpcRequest,
+    ServerStreamingGrpcRequest,
+    BidiStreamingGrpcRequest,
+)
