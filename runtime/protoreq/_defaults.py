@@ -7,7 +7,7 @@ default" needs a value of its own, as in httpx's ``USE_CLIENT_DEFAULT``.
 from __future__ import annotations
 
 import enum
-from typing import Final, Literal, TypeAlias
+from typing import Final
 
 
 class UseClientDefault(enum.Enum):
@@ -21,5 +21,3 @@ class UseClientDefault(enum.Enum):
 
 USE_CLIENT_DEFAULT: Final = UseClientDefault.USE_CLIENT_DEFAULT
 """Leave this setting to the client (its ``timeout=``, ``retry=`` ...)."""
-
-ClientDefault: TypeAlias = Literal[UseClientDefault.USE_CLIENT_DEFAULT]

@@ -17,7 +17,7 @@ from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, Iterable, Mapping
 from typing import Any, ClassVar, Generic
 
-from protoreq._defaults import USE_CLIENT_DEFAULT, ClientDefault
+from protoreq._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from protoreq.context import RequestContext, new_trace_id
 from protoreq.method import ReqT, RespT, RpcMethod
 from protoreq.retry import RetryPolicy
@@ -46,11 +46,11 @@ class _RequestSettings(ABC):
         """Outgoing metadata; keys whose value is ``None`` are left out."""
         return {}
 
-    def timeout(self) -> float | None | ClientDefault:
+    def timeout(self) -> float | None | UseClientDefault:
         """Seconds the whole call may take; ``None`` for no deadline."""
         return USE_CLIENT_DEFAULT
 
-    def retry_policy(self) -> RetryPolicy | None | ClientDefault:
+    def retry_policy(self) -> RetryPolicy | None | UseClientDefault:
         """A policy here is an explicit opt-in to retries, even for non-idempotent RPCs."""
         return USE_CLIENT_DEFAULT
 
@@ -63,13 +63,13 @@ class _RequestDefaults(_RequestSettings):
     """
 
     _extra_metadata: Mapping[str, MetadataValue] | None = None
-    _timeout: float | None | ClientDefault = USE_CLIENT_DEFAULT
+    _timeout: float | None | UseClientDefault = USE_CLIENT_DEFAULT
 
     def __init__(
         self,
         *,
         metadata: Mapping[str, MetadataValue] | None = None,
-        timeout: float | None | ClientDefault = USE_CLIENT_DEFAULT,
+        timeout: float | None | UseClientDefault = USE_CLIENT_DEFAULT,
     ) -> None:
         self._extra_metadata = metadata
         self._timeout = timeout
@@ -81,7 +81,7 @@ class _RequestDefaults(_RequestSettings):
             return {TRACE_ID_KEY: trace_id, **self._extra_metadata}
         return {TRACE_ID_KEY: trace_id}
 
-    def timeout(self) -> float | None | ClientDefault:
+    def timeout(self) -> float | None | UseClientDefault:
         return self._timeout
 
 
