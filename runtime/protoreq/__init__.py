@@ -2,6 +2,8 @@
 
 from protoreq._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from protoreq._version import __version__
+from protoreq.channel import ChannelSettings
+from protoreq.client import DEFAULT_RETRY, DEFAULT_TIMEOUT, GrpcClient
 from protoreq.context import RequestContext
 from protoreq.errors import (
     ClientClosedError,
@@ -11,6 +13,8 @@ from protoreq.errors import (
     ProtoreqError,
     UnknownMethodError,
 )
+from protoreq.logs import JsonLogFormatter
+from protoreq.metadata import Metadata
 from protoreq.method import Cardinality, Idempotency, RpcMethod
 from protoreq.request import (
     BaseGrpcRequest,
@@ -19,20 +23,29 @@ from protoreq.request import (
     GrpcRequest,
     ServerStreamingGrpcRequest,
 )
-from protoreq.retry import RetryPolicy
+from protoreq.response import GrpcResponse
+from protoreq.retry import NO_RETRY, RetryPolicy
 
 __all__ = [
+    "DEFAULT_RETRY",
+    "DEFAULT_TIMEOUT",
+    "NO_RETRY",
     "USE_CLIENT_DEFAULT",
     "BaseGrpcRequest",
     "BidiStreamingGrpcRequest",
     "Cardinality",
+    "ChannelSettings",
     "ClientClosedError",
     "ClientStreamingGrpcRequest",
+    "GrpcClient",
     "GrpcRequest",
+    "GrpcResponse",
     "GrpcStatusError",
     "Idempotency",
     "InvalidMetadataError",
     "InvalidRequestError",
+    "JsonLogFormatter",
+    "Metadata",
     "ProtoreqError",
     "RequestContext",
     "RetryPolicy",

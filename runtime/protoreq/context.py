@@ -31,7 +31,11 @@ class _Scope:
     deadline: float | None = None  # time.monotonic() seconds
 
 
-_current: ContextVar[_Scope] = ContextVar("protoreq_request_context", default=_Scope())
+# _Scope is frozen, so sharing one default instance is safe.
+_current: ContextVar[_Scope] = ContextVar(
+    "protoreq_request_context",
+    default=_Scope(),  # noqa: B039
+)
 
 
 class RequestContext:

@@ -80,7 +80,11 @@ class RpcMethod(Generic[ReqT, RespT]):
         )
 
 
-_IDEMPOTENCY_BY_LEVEL = {0: Idempotency.UNKNOWN, 1: Idempotency.NO_SIDE_EFFECTS, 2: Idempotency.IDEMPOTENT}
+_IDEMPOTENCY_BY_LEVEL = {
+    0: Idempotency.UNKNOWN,
+    1: Idempotency.NO_SIDE_EFFECTS,
+    2: Idempotency.IDEMPOTENT,
+}
 
 _resolved: dict[tuple[str, str], RpcMethod[Any, Any]] = {}
 _resolve_lock = threading.Lock()

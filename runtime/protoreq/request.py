@@ -21,8 +21,7 @@ from protoreq._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from protoreq.context import RequestContext, new_trace_id
 from protoreq.method import ReqT, RespT, RpcMethod
 from protoreq.retry import RetryPolicy
-
-TRACE_ID_KEY = "x-trace-id"
+from protoreq.tracing import TRACE_ID_KEY
 
 MetadataValue = str | bytes
 """A metadata value: ``str`` for text keys, ``bytes`` for keys ending in ``-bin``."""
@@ -46,11 +45,11 @@ class _RequestSettings(ABC):
         """Outgoing metadata; keys whose value is ``None`` are left out."""
         return {}
 
-    def timeout(self) -> float | None | UseClientDefault:
+    def timeout(self) -> float | UseClientDefault | None:
         """Seconds the whole call may take; ``None`` for no deadline."""
         return USE_CLIENT_DEFAULT
 
-    def retry_policy(self) -> RetryPolicy | None | UseClientDefault:
+    def retry_policy(self) -> RetryPolicy | UseClientDefault | None:
         """A policy here is an explicit opt-in to retries, even for non-idempotent RPCs."""
         return USE_CLIENT_DEFAULT
 
@@ -63,25 +62,25 @@ class _RequestDefaults(_RequestSettings):
     """
 
     _extra_metadata: Mapping[str, MetadataValue] | None = None
-    _timeout: float | None | UseClientDefault = USE_CLIENT_DEFAULT
+    _timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT
 
     def __init__(
         self,
         *,
         metadata: Mapping[str, MetadataValue] | None = None,
-        timeout: float | None | UseClientDefault = USE_CLIENT_DEFAULT,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> None:
         self._extra_metadata = metadata
         self._timeout = timeout
 
     def metadata(self) -> dict[str, MetadataValue]:
-        """The caller's metadata plus ``x-trace-id`` from :class:`RequestContext` (or a fresh id)."""
+        """The caller's metadata plus ``x-trace-id`` from :class:`RequestContext` or a fresh id."""
         trace_id = RequestContext.get_trace_id() or new_trace_id()
         if self._extra_metadata:
             return {TRACE_ID_KEY: trace_id, **self._extra_metadata}
         return {TRACE_ID_KEY: trace_id}
 
-    def timeout(self) -> float | None | UseClientDefault:
+    def timeout(self) -> float | UseClientDefault | None:
         return self._timeout
 
 

@@ -8,6 +8,7 @@ an explicit opt-in.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -52,7 +53,8 @@ class RetryPolicy:
     def __repr__(self) -> str:
         codes = ", ".join(sorted(code.name for code in self.retryable_status_codes))
         return (
-            f"RetryPolicy(max_attempts={self.max_attempts}, initial_backoff={self.initial_backoff}, "
+            f"RetryPolicy(max_attempts={self.max_attempts}, "
+            f"initial_backoff={self.initial_backoff}, "
             f"max_backoff={self.max_backoff}, backoff_multiplier={self.backoff_multiplier}, "
             f"retryable_status_codes={{{codes}}})"
         )
@@ -60,3 +62,28 @@ class RetryPolicy:
 
 NO_RETRY = RetryPolicy(max_attempts=1)
 """A policy that makes exactly one attempt."""
+
+
+def retry_delay(
+    policy: RetryPolicy | None,
+    *,
+    attempt: int,
+    code: grpc.StatusCode,
+    remaining: float | None,
+) -> float | None:
+    """Seconds to wait before the next attempt, or ``None`` to stop and answer now.
+
+    The one retry decision for sync and async calls: exponential backoff with
+    full jitter, never sleeping past the overall deadline.
+    """
+    if policy is None or code is grpc.StatusCode.OK or attempt >= policy.max_attempts:
+        return None
+    if code not in policy.retryable_status_codes:
+        return None
+    ceiling = min(
+        policy.max_backoff, policy.initial_backoff * policy.backoff_multiplier ** (attempt - 1)
+    )
+    delay = random.uniform(0, ceiling)  # jitter, not cryptography
+    if remaining is not None and delay >= remaining:
+        return None
+    return delay

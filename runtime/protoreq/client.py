@@ -1,0 +1,351 @@
+"""``GrpcClient``: sends request objects over reused channels, answers with ``GrpcResponse``.
+
+One class serves sync and async callers (the original design calls both
+``call()`` and ``await call_async()`` on the same client). Everything but the
+waiting is shared through :mod:`protoreq.invocation`; this module only holds
+channels and talks to grpcio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+import time
+import weakref
+from collections.abc import Callable, Sequence
+from types import TracebackType
+from typing import Any, Final, Self, TypeVar
+
+import grpc
+from google.protobuf.message import Message
+
+from protoreq.channel import ChannelOption, ChannelSettings, as_options
+from protoreq.errors import ClientClosedError
+from protoreq.invocation import CallDefaults, PreparedCall, prepare
+from protoreq.method import RpcMethod
+from protoreq.request import ClientStreamingGrpcRequest, GrpcRequest
+from protoreq.response import GrpcResponse
+from protoreq.retry import RetryPolicy, retry_delay
+from protoreq.status import received_metadata
+
+RespT = TypeVar("RespT", bound=Message)
+
+DEFAULT_TIMEOUT: Final = 30.0
+"""Seconds a call may take when neither the request nor the client says otherwise."""
+
+DEFAULT_RETRY: Final = RetryPolicy()
+"""Applied by default only to RPCs the proto marks idempotent or free of side effects."""
+
+
+class _Slot:
+    """One open channel and the multicallables made on it, keyed by method path."""
+
+    __slots__ = ("callables", "channel")
+
+    def __init__(self, channel: grpc.Channel | grpc.aio.Channel) -> None:
+        self.channel = channel
+        self.callables: dict[tuple[str, str], Any] = {}
+
+    def callable(self, kind: str, rpc: RpcMethod[Any, Any]) -> Any:
+        """grpcio's multicallable for ``rpc``, made once per channel: making one costs a lookup."""
+        key = (kind, rpc.path)
+        found = self.callables.get(key)
+        if found is None:
+            factory: Callable[..., Any] = getattr(self.channel, kind)
+            found = factory(
+                rpc.path,
+                request_serializer=rpc.request_type.SerializeToString,
+                response_deserializer=rpc.response_type.FromString,
+            )
+            self.callables[key] = found
+        return found
+
+
+class GrpcClient:
+    """A client for one target; safe to share between threads and between event loops.
+
+    Channels open on first use and are reused by every call: ``pool_size``
+    channels for sync calls, and as many per event loop for async calls
+    (grpc.aio channels belong to the loop that made them). Close the client
+    with ``close()``/``aclose()`` or use it as a (async) context manager.
+    """
+
+    def __init__(
+        self,
+        target: str,
+        *,
+        timeout: float | None = DEFAULT_TIMEOUT,
+        retry: RetryPolicy | None = DEFAULT_RETRY,
+        pool_size: int = 1,
+        credentials: grpc.ChannelCredentials | None = None,
+        call_credentials: grpc.CallCredentials | None = None,
+        max_send_message_length: int | None = None,
+        max_receive_message_length: int | None = None,
+        keepalive_time: float | None = None,
+        keepalive_timeout: float | None = None,
+        keepalive_permit_without_calls: bool = False,
+        compression: grpc.Compression | None = None,
+        wait_for_ready: bool | None = None,
+        ssl_target_name_override: str | None = None,
+        options: Sequence[ChannelOption] = (),
+    ) -> None:
+        if not target:
+            raise ValueError("GrpcClient needs a target such as 'localhost:50051'")
+        if pool_size < 1:
+            raise ValueError(f"pool_size must be at least 1, got {pool_size}")
+        if timeout is not None and timeout <= 0:
+            raise ValueError(f"timeout must be positive or None (no deadline), got {timeout}")
+        self._settings = ChannelSettings(
+            target=target,
+            credentials=credentials,
+            max_send_message_length=max_send_message_length,
+            max_receive_message_length=max_receive_message_length,
+            keepalive_time=keepalive_time,
+            keepalive_timeout=keepalive_timeout,
+            keepalive_permit_without_calls=keepalive_permit_without_calls,
+            compression=compression,
+            ssl_target_name_override=ssl_target_name_override,
+            extra_options=as_options(options),
+        )
+        self._defaults = CallDefaults(target=target, timeout=timeout, retry=retry)
+        self._call_options: dict[str, Any] = {}
+        if call_credentials is not None:
+            self._call_options["credentials"] = call_credentials
+        if wait_for_ready is not None:
+            self._call_options["wait_for_ready"] = wait_for_ready
+        self._pool_size = pool_size
+        self._lock = threading.Lock()
+        self._closed = False
+        self._sync_slots: list[_Slot] = []
+        self._async_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[_Slot]] = (
+            weakref.WeakKeyDictionary()
+        )
+        self._turn = itertools.count()
+        self._closing_tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def target(self) -> str:
+        return self._settings.target
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return (
+            f"GrpcClient({self._settings.target!r}, timeout={self._defaults.timeout}, "
+            f"retry={self._defaults.retry!r}, pool_size={self._pool_size}, {state})"
+        )
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def call(
+        self, request: GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]
+    ) -> GrpcResponse[RespT]:
+        """Send a unary (or client-streaming) request and wait for its outcome.
+
+        RPC failures come back as an unsuccessful response, never as exceptions.
+        """
+        self._check_open()
+        prepared = prepare(request, self._defaults, streaming_response=False)
+        if isinstance(prepared, GrpcResponse):
+            return prepared
+        while True:
+            prepared.attempt += 1
+            response = self._attempt_sync(prepared)
+            delay = self._retry_delay(prepared, response)
+            if delay is None:
+                return response
+            time.sleep(delay)
+
+    async def call_async(
+        self, request: GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]
+    ) -> GrpcResponse[RespT]:
+        """``call()`` for asyncio code; cancelling the awaiting task cancels the RPC."""
+        self._check_open()
+        prepared = prepare(request, self._defaults, streaming_response=False)
+        if isinstance(prepared, GrpcResponse):
+            return prepared
+        while True:
+            prepared.attempt += 1
+            response = await self._attempt_async(prepared)
+            delay = self._retry_delay(prepared, response)
+            if delay is None:
+                return response
+            await asyncio.sleep(delay)
+
+    @staticmethod
+    def _retry_delay(prepared: PreparedCall, response: GrpcResponse[Any]) -> float | None:
+        return retry_delay(
+            prepared.retry,
+            attempt=prepared.attempt,
+            code=response.status_code(),
+            remaining=prepared.remaining(),
+        )
+
+    def _attempt_sync(self, prepared: PreparedCall) -> GrpcResponse[Any]:
+        slot = self._sync_slot()
+        if prepared.message is None:
+            return self._client_streaming_sync(slot, prepared)
+        multicallable = slot.callable("unary_unary", prepared.rpc)
+        try:
+            reply, call = multicallable.with_call(
+                prepared.message,
+                timeout=prepared.remaining(),
+                metadata=prepared.metadata,
+                **self._call_options,
+            )
+        except grpc.RpcError as error:
+            return prepared.failed(error)
+        return prepared.succeeded(
+            reply,
+            received_metadata(call.initial_metadata()),
+            received_metadata(call.trailing_metadata()),
+        )
+
+    async def _attempt_async(self, prepared: PreparedCall) -> GrpcResponse[Any]:
+        slot = self._async_slot()
+        if prepared.message is None:
+            return await self._client_streaming_async(slot, prepared)
+        multicallable = slot.callable("unary_unary", prepared.rpc)
+        call = multicallable(
+            prepared.message,
+            timeout=prepared.remaining(),
+            metadata=prepared.metadata,
+            **self._call_options,
+        )
+        try:
+            reply = await call
+            initial = await call.initial_metadata()
+            trailing = await call.trailing_metadata()
+        except grpc.RpcError as error:
+            return prepared.failed(error)
+        return prepared.succeeded(reply, received_metadata(initial), received_metadata(trailing))
+
+    def _client_streaming_sync(self, slot: _Slot, prepared: PreparedCall) -> GrpcResponse[Any]:
+        raise NotImplementedError("client-streaming calls arrive with the streaming support")
+
+    async def _client_streaming_async(
+        self, slot: _Slot, prepared: PreparedCall
+    ) -> GrpcResponse[Any]:
+        raise NotImplementedError("client-streaming calls arrive with the streaming support")
+
+    # -- channels ---------------------------------------------------------------------------
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ClientClosedError(f"GrpcClient({self._settings.target!r}) is closed")
+
+    def _pick(self, slots: list[_Slot]) -> _Slot:
+        if self._pool_size == 1:
+            return slots[0]
+        return slots[next(self._turn) % self._pool_size]
+
+    def _pool_index(self, index: int) -> int | None:
+        return None if self._pool_size == 1 else index
+
+    def _sync_slot(self) -> _Slot:
+        slots = self._sync_slots
+        if not slots:
+            with self._lock:
+                self._check_open()
+                if not self._sync_slots:
+                    self._sync_slots = [
+                        _Slot(self._settings.open_sync(pool_index=self._pool_index(i)))
+                        for i in range(self._pool_size)
+                    ]
+                slots = self._sync_slots
+        return self._pick(slots)
+
+    def _async_slot(self) -> _Slot:
+        loop = asyncio.get_running_loop()
+        slots = self._async_slots.get(loop)
+        if slots is None:
+            with self._lock:
+                self._check_open()
+                slots = self._async_slots.get(loop)
+                if slots is None:
+                    slots = [
+                        _Slot(self._settings.open_async(pool_index=self._pool_index(i)))
+                        for i in range(self._pool_size)
+                    ]
+                    self._async_slots[loop] = slots
+        return self._pick(slots)
+
+    def _take_channels(self) -> tuple[list[_Slot], list[tuple[asyncio.AbstractEventLoop, _Slot]]]:
+        with self._lock:
+            self._closed = True
+            sync_slots, self._sync_slots = self._sync_slots, []
+            async_slots = [
+                (loop, slot) for loop, slots in self._async_slots.items() for slot in slots
+            ]
+            self._async_slots.clear()
+        return sync_slots, async_slots
+
+    # -- closing ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Close every channel; later calls raise :class:`ClientClosedError`.
+
+        Safe to call from async code too (the original design does, in a
+        ``finally``): async channels are closed on their own loop.
+        """
+        sync_slots, async_slots = self._take_channels()
+        for slot in sync_slots:
+            slot.channel.close()
+        for loop, slot in async_slots:
+            self._close_on_loop(loop, slot)
+
+    async def aclose(self) -> None:
+        """Close every channel, awaiting those of the running loop."""
+        sync_slots, async_slots = self._take_channels()
+        for slot in sync_slots:
+            slot.channel.close()
+        running = asyncio.get_running_loop()
+        for loop, slot in async_slots:
+            if loop is running:
+                await _close_async(slot)
+            else:
+                self._close_on_loop(loop, slot)
+
+    def _close_on_loop(self, loop: asyncio.AbstractEventLoop, slot: _Slot) -> None:
+        if loop.is_closed():
+            return  # the loop took its channels' connections down with it
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            task = loop.create_task(_close_async(slot))
+            self._closing_tasks.add(task)
+            task.add_done_callback(self._closing_tasks.discard)
+        elif loop.is_running():
+            asyncio.run_coroutine_threadsafe(_close_async(slot), loop)
+        else:
+            loop.run_until_complete(_close_async(slot))
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+
+async def _close_async(slot: _Slot) -> None:
+    channel = slot.channel
+    assert isinstance(channel, grpc.aio.Channel)
+    await channel.close()

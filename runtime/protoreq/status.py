@@ -1,0 +1,63 @@
+"""The one place where grpcio's exceptions become responses.
+
+Sync ``grpc.RpcError`` (raised by ``with_call``) and ``grpc.aio.AioRpcError``
+both implement code/details/initial_metadata/trailing_metadata, so both go
+through :func:`response_from_error`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+import grpc
+
+from protoreq.metadata import EMPTY_METADATA, Metadata, MetadataValue
+from protoreq.response import GrpcResponse
+
+
+class _FinishedCall(Protocol):
+    def code(self) -> grpc.StatusCode | None: ...
+    def details(self) -> str | None: ...
+    def initial_metadata(self) -> Any: ...
+    def trailing_metadata(self) -> Any: ...
+
+
+def received_metadata(pairs: Iterable[tuple[str, MetadataValue]] | None) -> Metadata:
+    """grpcio hands back tuples of namedtuples (sync) or ``aio.Metadata``; normalize both."""
+    if not pairs:
+        return EMPTY_METADATA
+    return Metadata((key, value) for key, value in pairs)
+
+
+def response_from_error(
+    error: grpc.RpcError | BaseException,
+    *,
+    method_path: str,
+    elapsed: float,
+    trace_id: str | None,
+    attempts: int = 1,
+) -> GrpcResponse[Any]:
+    """A failed :class:`GrpcResponse` with the error's status, details and metadata."""
+    if isinstance(error, grpc.RpcError) and callable(getattr(error, "code", None)):
+        # Sync errors from with_call and AioRpcError both carry the finished call's status.
+        call: _FinishedCall = error  # type: ignore[assignment]
+        code = call.code() or grpc.StatusCode.UNKNOWN
+        return GrpcResponse(
+            method_path=method_path,
+            code=code,
+            details=call.details() or "",
+            initial_metadata=received_metadata(call.initial_metadata()),
+            trailing_metadata=received_metadata(call.trailing_metadata()),
+            elapsed=elapsed,
+            trace_id=trace_id,
+            attempts=attempts,
+        )
+    return GrpcResponse(
+        method_path=method_path,
+        code=grpc.StatusCode.UNKNOWN,
+        details=f"{type(error).__name__}: {error}",
+        elapsed=elapsed,
+        trace_id=trace_id,
+        attempts=attempts,
+    )

@@ -1,0 +1,41 @@
+"""Trace propagation: ``x-trace-id`` always, W3C ``traceparent`` when OpenTelemetry is in use.
+
+OpenTelemetry is optional: if the application never imported it, no span can
+be active, so we look in ``sys.modules`` instead of importing it ourselves and
+pay nothing on the call path.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from protoreq.context import RequestContext, new_trace_id
+from protoreq.metadata import MetadataPairs
+
+TRACE_ID_KEY = "x-trace-id"
+
+
+def with_trace_headers(pairs: MetadataPairs) -> tuple[MetadataPairs, str]:
+    """``pairs`` with ``x-trace-id`` (and ``traceparent``) ensured, and the trace id sent."""
+    for key, value in pairs:
+        if key == TRACE_ID_KEY and isinstance(value, str):
+            trace_id = value
+            break
+    else:
+        trace_id = RequestContext.get_trace_id() or new_trace_id()
+        pairs = (*pairs, (TRACE_ID_KEY, trace_id))
+    if "opentelemetry.trace" in sys.modules:
+        pairs = _with_w3c_headers(pairs)
+    return pairs, trace_id
+
+
+def _with_w3c_headers(pairs: MetadataPairs) -> MetadataPairs:
+    from opentelemetry import propagate, trace  # noqa: PLC0415  # already imported by the app
+
+    if not trace.get_current_span().get_span_context().is_valid:
+        return pairs
+    present = {key for key, _ in pairs}
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    extra = tuple((key, value) for key, value in carrier.items() if key not in present)
+    return (*pairs, *extra)
