@@ -9,6 +9,7 @@ channels and talks to grpcio.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 import time
@@ -30,6 +31,8 @@ from protoreq.retry import RetryPolicy, retry_delay
 from protoreq.status import received_metadata
 
 RespT = TypeVar("RespT", bound=Message)
+
+_CLOSE_WAIT_SECONDS: Final = 5.0
 
 DEFAULT_TIMEOUT: Final = 30.0
 """Seconds a call may take when neither the request nor the client says otherwise."""
@@ -218,6 +221,10 @@ class GrpcClient:
             trailing = await call.trailing_metadata()
         except grpc.RpcError as error:
             return prepared.failed(error)
+        except asyncio.CancelledError:
+            if _task_is_cancelled():
+                raise  # our caller cancelled us: the RPC is already cancelled with it
+            return prepared.cancelled_locally()
         return prepared.succeeded(reply, received_metadata(initial), received_metadata(trailing))
 
     def _client_streaming_sync(self, slot: _Slot, prepared: PreparedCall) -> GrpcResponse[Any]:
@@ -318,7 +325,10 @@ class GrpcClient:
             self._closing_tasks.add(task)
             task.add_done_callback(self._closing_tasks.discard)
         elif loop.is_running():
-            asyncio.run_coroutine_threadsafe(_close_async(slot), loop)
+            # The loop runs in another thread: close there and wait, as a sync close() should.
+            done = asyncio.run_coroutine_threadsafe(_close_async(slot), loop)
+            with contextlib.suppress(Exception):
+                done.result(_CLOSE_WAIT_SECONDS)
         else:
             loop.run_until_complete(_close_async(slot))
 
@@ -343,6 +353,11 @@ class GrpcClient:
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _task_is_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def _close_async(slot: _Slot) -> None:

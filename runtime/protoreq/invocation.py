@@ -18,7 +18,7 @@ from google.protobuf.message import Message
 from protoreq._defaults import USE_CLIENT_DEFAULT
 from protoreq.context import RequestContext
 from protoreq.errors import InvalidRequestError
-from protoreq.logs import log_call_outcome
+from protoreq.logs import log_call_outcome, log_payload
 from protoreq.metadata import Metadata, MetadataPairs, outgoing_metadata, redacted
 from protoreq.method import RpcMethod, resolve_method
 from protoreq.request import (
@@ -31,7 +31,7 @@ from protoreq.request import (
 )
 from protoreq.response import GrpcResponse
 from protoreq.retry import RetryPolicy
-from protoreq.status import response_from_error
+from protoreq.status import LocalRpcError, response_from_error
 from protoreq.tracing import with_trace_headers
 
 
@@ -79,8 +79,14 @@ class PreparedCall:
             trace_id=self.trace_id,
             attempts=self.attempt,
         )
-        self.log(response)
+        self.log(response, reply=message)
         return response
+
+    def cancelled_locally(self) -> GrpcResponse[Any]:
+        """grpc.aio reports a call cut off by closing its channel as ``CancelledError``."""
+        return self.failed(
+            LocalRpcError(grpc.StatusCode.CANCELLED, "the call was cancelled: its channel closed")
+        )
 
     def failed(self, error: BaseException) -> GrpcResponse[Any]:
         response = response_from_error(
@@ -93,7 +99,16 @@ class PreparedCall:
         self.log(response)
         return response
 
-    def log(self, response: GrpcResponse[Any], extra: dict[str, object] | None = None) -> None:
+    def log(
+        self,
+        response: GrpcResponse[Any],
+        extra: dict[str, object] | None = None,
+        reply: Message | None = None,
+    ) -> None:
+        if self.message is not None:
+            log_payload("sent", self.rpc.path, self.message, self.trace_id)
+        if reply is not None:
+            log_payload("received", self.rpc.path, reply, self.trace_id)
         log_call_outcome(
             target=self.target,
             service=self.rpc.service,
@@ -145,7 +160,12 @@ def prepare(
         started=now,
     )
     if deadline is not None and deadline <= now:
-        return prepared.failed(_ExpiredBeforeStart())
+        return prepared.failed(
+            LocalRpcError(
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+                "deadline of the enclosing RequestContext expired before the call was sent",
+            )
+        )
     return prepared
 
 
@@ -200,19 +220,3 @@ def _check_message_type(request: AnyRequest, rpc: RpcMethod[Any, Any], message: 
         raise InvalidRequestError(
             f"{type(request).__name__}.message() returned {actual}, but {rpc.path} takes {expected}"
         )
-
-
-class _ExpiredBeforeStart(grpc.RpcError):
-    """Stands in for grpcio's error when the context's deadline passed before the call."""
-
-    def code(self) -> grpc.StatusCode:
-        return grpc.StatusCode.DEADLINE_EXCEEDED
-
-    def details(self) -> str:
-        return "deadline of the enclosing RequestContext expired before the call was sent"
-
-    def initial_metadata(self) -> tuple[()]:
-        return ()
-
-    def trailing_metadata(self) -> tuple[()]:
-        return ()

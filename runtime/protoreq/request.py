@@ -73,8 +73,13 @@ class _RequestDefaults(_RequestSettings):
         self._extra_metadata = metadata
         self._timeout = timeout
 
-    def metadata(self) -> dict[str, MetadataValue]:
-        """The caller's metadata plus ``x-trace-id`` from :class:`RequestContext` or a fresh id."""
+    def metadata(self) -> dict[str, Any]:
+        """The caller's metadata plus ``x-trace-id`` from :class:`RequestContext` or a fresh id.
+
+        Typed ``dict[str, Any]`` so that the original design's overrides,
+        ``-> dict[str, str]`` returning ``{**super().metadata(), ...}``, type-check;
+        values are validated when the call is made.
+        """
         trace_id = RequestContext.get_trace_id() or new_trace_id()
         if self._extra_metadata:
             return {TRACE_ID_KEY: trace_id, **self._extra_metadata}

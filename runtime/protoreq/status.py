@@ -61,3 +61,25 @@ def response_from_error(
         trace_id=trace_id,
         attempts=attempts,
     )
+
+
+class LocalRpcError(grpc.RpcError):
+    """A status decided on this side, with no server involved (deadline already spent,
+    channel closed under the call): it travels the same road as grpcio's errors."""
+
+    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+        super().__init__(details)
+        self._code = code
+        self._details = details
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._details
+
+    def initial_metadata(self) -> tuple[()]:
+        return ()
+
+    def trailing_metadata(self) -> tuple[()]:
+        return ()
