@@ -1,0 +1,1 @@
+"""Benchmarks: protoreq against raw grpcio (and protoc), measured in the same run."""
