@@ -19,7 +19,7 @@ from protoreq._defaults import USE_CLIENT_DEFAULT
 from protoreq.context import RequestContext
 from protoreq.errors import InvalidRequestError
 from protoreq.logs import log_call_outcome, log_payload
-from protoreq.metadata import Metadata, MetadataPairs, outgoing_metadata, redacted
+from protoreq.metadata import Metadata, MetadataPairs, outgoing_metadata
 from protoreq.method import RpcMethod, resolve_method
 from protoreq.request import (
     REQUEST_BASES,
@@ -117,7 +117,7 @@ class PreparedCall:
             elapsed=response.elapsed(),
             attempt=self.attempt,
             trace_id=self.trace_id,
-            metadata=redacted(self.metadata),
+            metadata=self.metadata,
             details=response.details(),
             extra=extra,
         )

@@ -16,6 +16,8 @@ from typing import Any, Final
 from google.protobuf import text_format
 from google.protobuf.message import Message
 
+from protoreq.metadata import MetadataPairs, redacted
+
 logger: Final = logging.getLogger("protoreq")
 logger.addHandler(logging.NullHandler())
 
@@ -33,7 +35,7 @@ def log_call_outcome(
     elapsed: float,
     attempt: int,
     trace_id: str | None,
-    metadata: Mapping[str, str],
+    metadata: MetadataPairs,
     details: str = "",
     extra: Mapping[str, object] | None = None,
 ) -> None:
@@ -49,7 +51,7 @@ def log_call_outcome(
         "rpc_duration_ms": round(elapsed * 1000, 3),
         "rpc_attempt": attempt,
         "trace_id": trace_id,
-        "rpc_metadata": dict(metadata),
+        "rpc_metadata": redacted(metadata),
     }
     if details:
         fields["rpc_details"] = details
