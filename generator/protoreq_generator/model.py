@@ -1,0 +1,179 @@
+"""What one generated module contains, with every Python name already decided.
+
+:mod:`protoreq_generator.descriptors` builds it from protoc's descriptors and
+the templates render it. It knows neither protobuf descriptor classes nor
+Jinja, so each side can change alone and tests can build a model by hand.
+Type references (``user_pb2.User``) are plain strings computed by
+:mod:`protoreq_generator.naming`; the templates compose them into code.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Cardinality(enum.Enum):
+    """How many messages travel each way; values are the runtime's ``Cardinality`` members."""
+
+    UNARY_UNARY = "UNARY_UNARY"
+    UNARY_STREAM = "UNARY_STREAM"
+    STREAM_UNARY = "STREAM_UNARY"
+    STREAM_STREAM = "STREAM_STREAM"
+
+    @property
+    def streams_requests(self) -> bool:
+        return self in (Cardinality.STREAM_UNARY, Cardinality.STREAM_STREAM)
+
+    @property
+    def streams_responses(self) -> bool:
+        return self in (Cardinality.UNARY_STREAM, Cardinality.STREAM_STREAM)
+
+
+class Idempotency(enum.Enum):
+    """The method's ``idempotency_level``; values are the runtime's ``Idempotency`` members."""
+
+    UNKNOWN = "UNKNOWN"
+    NO_SIDE_EFFECTS = "NO_SIDE_EFFECTS"
+    IDEMPOTENT = "IDEMPOTENT"
+
+
+class Shape(enum.Enum):
+    """How a field appears as a keyword argument."""
+
+    PLAIN = "plain"
+    """No presence: ``name: T = <zero>``."""
+    OPTIONAL = "optional"
+    """Has presence (message, oneof, ``optional``, editions explicit): ``T | None = None``."""
+    REPEATED = "repeated"
+    """``Iterable[T] | None = None``."""
+    MAP = "map"
+    """``Mapping[K, T] | None = None``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Field:
+    """One field of a request message, as a keyword argument of the generated constructor."""
+
+    proto_name: str
+    """The field's name in the message (the keyword the message constructor takes)."""
+    param: str
+    """The keyword argument's name in generated signatures (escaped ``proto_name``)."""
+    shape: Shape
+    value_type: str
+    """Python type of one value: ``str``, ``user_pb2.User``, ``user_pb2.Color.ValueType``..."""
+    key_type: str | None = None
+    """Map key type (``str``, ``int`` or ``bool``); maps only."""
+    enum_default: str | None = None
+    """For a plain enum field, its zero value (``user_pb2.Color.COLOR_UNSPECIFIED``)."""
+    typed: bool = True
+    """Whether the message's typed constructor (mypy-protobuf stub) takes the argument as is.
+
+    False for names the stub leaves out (hard keywords) and for values the stub
+    types without ``None`` (proto3 oneof scalars); those go through an
+    ``Any``-typed mapping, where protobuf reads ``None`` as "not set".
+    """
+
+
+@dataclass(frozen=True, slots=True)
+class Method:
+    """One RPC: one generated request class and one method per facade."""
+
+    proto_name: str
+    class_name: str
+    facade_name: str
+    base_class: str
+    """The runtime base class: ``BaseGrpcRequest``, ``ServerStreamingGrpcRequest``..."""
+    cardinality: Cardinality
+    idempotency: Idempotency
+    request_type: str
+    response_type: str
+    fields: tuple[Field, ...]
+    """Keyword arguments for unary-request RPCs; empty for request-streaming ones."""
+    doc: tuple[str, ...]
+    """The rpc's leading comment, one line per item (may be empty)."""
+    deprecated: bool
+
+    @property
+    def untyped_fields(self) -> tuple[Field, ...]:
+        return tuple(field for field in self.fields if not field.typed)
+
+    @property
+    def typed_fields(self) -> tuple[Field, ...]:
+        return tuple(field for field in self.fields if field.typed)
+
+
+@dataclass(frozen=True, slots=True)
+class Service:
+    """One proto service: its methods and its facade class names."""
+
+    proto_name: str
+    full_name: str
+    """``package.Service``, as it appears in the RPC path."""
+    facade_class: str
+    async_facade_class: str
+    doc: tuple[str, ...]
+    deprecated: bool
+    methods: tuple[Method, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedName:
+    """One imported module or name; ``alias`` equals ``name`` when there is no ``as`` clause."""
+
+    name: str
+    alias: str
+
+
+@dataclass(frozen=True, slots=True)
+class ImportStatement:
+    """``from package import name [as alias], ...``; ``import name [as alias]`` if no package."""
+
+    package: str
+    names: tuple[ImportedName, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NameImport:
+    """``from module import name, ...`` for stdlib and runtime names."""
+
+    module: str
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class KeywordAlias:
+    """A module-level alias for a type whose path contains a hard keyword."""
+
+    name: str
+    module_alias: str
+    stub_path: tuple[str, ...]
+    """Attribute path in mypy-protobuf's stub (``_r_class``)."""
+    runtime_path: tuple[str, ...]
+    """Attribute names at run time (``class``), reached with ``getattr``."""
+
+
+@dataclass(frozen=True, slots=True)
+class File:
+    """One generated module."""
+
+    proto_name: str
+    output_name: str
+    stdlib_imports: tuple[NameImport, ...]
+    """``from collections.abc ...``, ``from typing ...`` (sorted, unused ones left out)."""
+    runtime_import: NameImport
+    """``from protoreq import ...``."""
+    pb2_imports: tuple[ImportStatement, ...]
+    """The ``_pb2`` modules, in isort's order: ``import`` statements first, then by package."""
+    keyword_aliases: tuple[KeywordAlias, ...]
+    services: tuple[Service, ...]
+    facade: bool
+    """Whether to write the per-service facade classes."""
+
+    @property
+    def methods(self) -> tuple[Method, ...]:
+        return tuple(method for service in self.services for method in service.methods)
+
+    @property
+    def has_deprecated(self) -> bool:
+        return any(method.deprecated for method in self.methods)

@@ -1,0 +1,56 @@
+"""Plugin options: the text protoc passes from ``--protoreq_opt=`` (or buf's ``opt:``).
+
+The parameter is a comma-separated list of ``key=value`` pairs, the convention
+protoc plugins share (``--protoreq_opt=facade=false``). Options are parsed
+strictly: an unknown key or a bad value is an error reported back to protoc,
+because a silently ignored typo would produce subtly different code in CI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+_TRUE = frozenset({"true", "yes", "1", "on"})
+_FALSE = frozenset({"false", "no", "0", "off"})
+
+OPTION_HELP = {
+    "facade": "true|false (default true): also write <Service>Client / Async<Service>Client",
+}
+"""Every known option with its help text; the source of the error message's list."""
+
+
+class OptionsError(ValueError):
+    """The parameter names an unknown option or gives an option a value it cannot take."""
+
+
+@dataclass(frozen=True, slots=True)
+class GeneratorOptions:
+    """What the user can switch; defaults give the full output."""
+
+    facade: bool = True
+
+
+def _parse_bool(key: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise OptionsError(f"option {key!r} takes true or false, not {value!r}")
+
+
+def parse_options(parameter: str) -> GeneratorOptions:
+    """Parse protoc's parameter string; raise :class:`OptionsError` for anything unknown."""
+    facade = True
+    for raw in parameter.split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if key == "facade":
+            facade = _parse_bool(key, value if sep else "true")
+        else:
+            known = "; ".join(f"{name}={text}" for name, text in sorted(OPTION_HELP.items()))
+            raise OptionsError(f"unknown option {key!r} in {parameter!r}; known options: {known}")
+    return GeneratorOptions(facade=facade)

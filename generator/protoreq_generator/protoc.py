@@ -1,0 +1,153 @@
+"""One run of the protoc bundled with grpcio-tools, producing every output file in one go.
+
+protoc runs in this process (``grpc_tools.protoc.main``) and writes the
+``_pb2.py`` modules itself; mypy-protobuf's ``protoc-gen-mypy`` runs as the
+ordinary protoc plugin it is. protoreq's own generator needs no second
+process: protoc also writes a descriptor set (with imports and comments), and
+that becomes the ``CodeGeneratorRequest`` protoc would have sent the plugin.
+Errors in the .proto files are printed by protoc itself, exactly as it
+reports them.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import sysconfig
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+from google.protobuf import descriptor_pb2
+from google.protobuf.compiler import plugin_pb2
+from grpc_tools import protoc
+
+from protoreq_generator.plugin import generate
+
+MYPY_PLUGIN = "protoc-gen-mypy"
+
+
+class ProtocError(Exception):
+    """A failure to report in one line (protoc's own errors are already printed)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Invocation:
+    """What to compile: include folders, .proto files (or folders of them) and plugin options."""
+
+    includes: tuple[Path, ...]
+    sources: tuple[Path, ...]
+    parameter: str = ""
+    package_init: bool = False
+
+
+def well_known_include() -> Path:
+    """grpcio-tools' copy of ``google/protobuf/*.proto`` (timestamp, any, ...)."""
+    return Path(str(resources.files("grpc_tools") / "_proto"))
+
+
+def mypy_plugin() -> Path:
+    """The ``protoc-gen-mypy`` of this interpreter's environment, else the first on PATH."""
+    scripts = Path(sysconfig.get_path("scripts"))
+    for folder in (scripts, Path(sys.executable).parent):
+        for name in (MYPY_PLUGIN, MYPY_PLUGIN + ".exe"):
+            candidate = folder / name
+            if candidate.is_file():
+                return candidate
+    found = shutil.which(MYPY_PLUGIN)
+    if found is None:
+        raise ProtocError(
+            f"{MYPY_PLUGIN} (mypy-protobuf) not found; "
+            "install it with: pip install 'protoreq[generator]'"
+        )
+    return Path(found)
+
+
+def expand_sources(sources: Sequence[Path]) -> list[Path]:
+    """Folders become the ``.proto`` files under them (sorted); files pass through."""
+    expanded: list[Path] = []
+    for source in sources:
+        if source.is_dir():
+            expanded.extend(sorted(source.rglob("*.proto")))
+        else:
+            expanded.append(source)
+    return expanded
+
+
+def proto_name(source: Path, includes: Sequence[Path]) -> str:
+    """The name protoc gives ``source``: its path below the first include folder holding it."""
+    if source.exists():
+        absolute = Path(os.path.abspath(source))
+        for include in includes:
+            try:
+                return absolute.relative_to(os.path.abspath(include)).as_posix()
+            except ValueError:
+                continue
+    return source.as_posix()
+
+
+def _run_protoc(arguments: list[str]) -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    code: int = protoc.main(["protoc", *arguments])
+    return code
+
+
+def compile_into(invocation: Invocation, out: Path) -> int:
+    """Write ``_pb2.py``, ``_pb2.pyi`` and ``_protoreq.py`` under ``out``; protoc's exit code."""
+    includes = invocation.includes or (Path(),)
+    sources = expand_sources(invocation.sources)
+    if not sources:
+        raise ProtocError("no .proto files to compile")
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="protoreq-") as scratch:
+        descriptor_set = Path(scratch) / "descriptors.pb"
+        code = _run_protoc(
+            [
+                *(f"--proto_path={include}" for include in includes),
+                f"--proto_path={well_known_include()}",
+                f"--plugin={MYPY_PLUGIN}={mypy_plugin()}",
+                f"--python_out={out}",
+                f"--mypy_out={out}",
+                "--mypy_opt=quiet",
+                f"--descriptor_set_out={descriptor_set}",
+                "--include_imports",
+                "--include_source_info",
+                *(str(source) for source in sources),
+            ]
+        )
+        if code != 0:
+            return code
+        files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set.read_bytes()).file
+    names = [proto_name(source, includes) for source in sources]
+    known = {file.name for file in files}
+    unmapped = [name for name in names if name not in known]
+    if unmapped:
+        raise ProtocError(f"could not tell which compiled file is {', '.join(unmapped)}")
+    request = plugin_pb2.CodeGeneratorRequest(
+        file_to_generate=names, parameter=invocation.parameter, proto_file=files
+    )
+    response = generate(request)
+    if response.error:
+        raise ProtocError(response.error)
+    for generated in response.file:
+        target = out / generated.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(generated.content.encode("utf-8"))
+    if invocation.package_init:
+        write_package_inits(out)
+    return 0
+
+
+def write_package_inits(out: Path) -> None:
+    """An empty ``__init__.py`` in every folder below ``out`` that holds Python files."""
+    packages: set[Path] = set()
+    for module in out.rglob("*.py"):
+        packages.update(parent for parent in module.parents if out in parent.parents)
+    for package in sorted(packages):
+        init = package / "__init__.py"
+        if not init.exists():
+            init.write_bytes(b"")
