@@ -2,36 +2,96 @@
 
 grpcio takes channel options as untyped ``(name, value)`` pairs; the client
 takes them as typed keyword arguments and turns them into pairs here, once.
+
+Every channel protoreq opens has its own connections: grpcio otherwise pools
+subchannels process-wide, so two channels (or two clients) to one target with
+equal options would silently share one TCP connection, and ``pool_size`` or a
+hand-written pool of clients would add nothing. Sharing is explicit instead
+(``GrpcClient(..., share_channels=True)``, see :mod:`protoreq.sharing`).
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Final
 
 import grpc
 
+from protoreq.credentials import TlsConfig
+
 ChannelOption = tuple[str, str | int]
+
+LOAD_BALANCING_POLICIES: Final = frozenset({"pick_first", "round_robin"})
+"""Policies grpcio ships; others (``weighted_round_robin``, xDS ones) pass through ``options``."""
+
+_RESERVED_OPTIONS: Final = {
+    "grpc.use_local_subchannel_pool": "protoreq sets it so each channel owns its connections",
+}
 
 
 @dataclass(frozen=True, slots=True)
 class ChannelSettings:
-    """Everything that decides how a channel is opened; equal settings can share channels."""
+    """Everything that decides how a channel is opened; equal settings can share channels.
+
+    Settings compare by value (a :class:`TlsConfig` too), except raw grpcio
+    ``credentials``, which compare by identity: pass the same object to share.
+    """
 
     target: str
     credentials: grpc.ChannelCredentials | None = None
+    tls: TlsConfig | None = None
     max_send_message_length: int | None = None
     max_receive_message_length: int | None = None
     keepalive_time: float | None = None
     keepalive_timeout: float | None = None
     keepalive_permit_without_calls: bool = False
-    compression: grpc.Compression | None = None
+    load_balancing: str | None = None
     ssl_target_name_override: str | None = None
     extra_options: tuple[ChannelOption, ...] = field(default=())
 
-    def grpc_options(self, *, pool_index: int | None = None) -> list[ChannelOption]:
-        """grpcio channel arguments; ``pool_index`` forces a connection of its own."""
-        options: list[ChannelOption] = []
+    def __post_init__(self) -> None:
+        if self.tls is not None and self.credentials is not None:
+            raise ValueError("pass either tls= (a TlsConfig) or credentials=, not both")
+        override = self.tls.server_name_override if self.tls is not None else None
+        if override and self.ssl_target_name_override not in (None, override):
+            raise ValueError(
+                "ssl_target_name_override and TlsConfig.server_name_override disagree: "
+                f"{self.ssl_target_name_override!r} vs {override!r}"
+            )
+        if self.load_balancing is not None and self.load_balancing not in LOAD_BALANCING_POLICIES:
+            raise ValueError(
+                f"unknown load_balancing {self.load_balancing!r}: use one of "
+                f"{sorted(LOAD_BALANCING_POLICIES)}, or a service config in options="
+            )
+        names = {name for name, _ in self.extra_options}
+        for name, reason in _RESERVED_OPTIONS.items():
+            if name in names:
+                raise ValueError(f"channel option {name!r} cannot be set: {reason}")
+        if self.load_balancing is not None and "grpc.service_config" in names:
+            raise ValueError("load_balancing= and a grpc.service_config option both set the policy")
+        for name, value in (
+            ("max_send_message_length", self.max_send_message_length),
+            ("max_receive_message_length", self.max_receive_message_length),
+            ("keepalive_time", self.keepalive_time),
+            ("keepalive_timeout", self.keepalive_timeout),
+        ):
+            if value is not None and value <= 0:
+                raise ValueError(f"{name} must be positive, got {value}")
+
+    @property
+    def secure(self) -> bool:
+        return self.tls is not None or self.credentials is not None
+
+    def channel_credentials(self) -> grpc.ChannelCredentials | None:
+        if self.tls is not None:
+            return self.tls.channel_credentials()
+        return self.credentials
+
+    def grpc_options(self) -> list[ChannelOption]:
+        """grpcio channel arguments, typed settings first, then the raw ``extra_options``."""
+        options: list[ChannelOption] = [("grpc.use_local_subchannel_pool", 1)]
         if self.max_send_message_length is not None:
             options.append(("grpc.max_send_message_length", self.max_send_message_length))
         if self.max_receive_message_length is not None:
@@ -42,42 +102,48 @@ class ChannelSettings:
             options.append(("grpc.keepalive_timeout_ms", round(self.keepalive_timeout * 1000)))
         if self.keepalive_permit_without_calls:
             options.append(("grpc.keepalive_permit_without_calls", 1))
-        if self.ssl_target_name_override is not None:
-            options.append(("grpc.ssl_target_name_override", self.ssl_target_name_override))
-        if pool_index is not None:
-            # grpcio shares subchannels between channels with equal arguments; a
-            # local pool and a distinct argument give each pooled channel its own
-            # TCP connection.
-            options.append(("grpc.use_local_subchannel_pool", 1))
-            options.append(("protoreq.pool_index", pool_index))
+        override = self.ssl_target_name_override or (
+            self.tls.server_name_override if self.tls is not None else None
+        )
+        if override:
+            options.append(("grpc.ssl_target_name_override", override))
+        if self.load_balancing is not None:
+            config: dict[str, object] = {"loadBalancingConfig": [{self.load_balancing: {}}]}
+            options.append(("grpc.service_config", json.dumps(config, separators=(",", ":"))))
         options.extend(self.extra_options)
         return options
 
-    def open_sync(self, *, pool_index: int | None = None) -> grpc.Channel:
-        options = self.grpc_options(pool_index=pool_index)
-        if self.credentials is None:
-            return grpc.insecure_channel(self.target, options, self.compression)
-        return grpc.secure_channel(self.target, self.credentials, options, self.compression)
+    def open_sync(self) -> grpc.Channel:
+        credentials = self.channel_credentials()
+        if credentials is None:
+            return grpc.insecure_channel(self.target, self.grpc_options())
+        return grpc.secure_channel(self.target, credentials, self.grpc_options())
 
-    def open_async(self, *, pool_index: int | None = None) -> grpc.aio.Channel:
-        options = self.grpc_options(pool_index=pool_index)
-        if self.credentials is None:
-            return grpc.aio.insecure_channel(self.target, options, self.compression)
-        return grpc.aio.secure_channel(self.target, self.credentials, options, self.compression)
+    def open_async(self) -> grpc.aio.Channel:
+        credentials = self.channel_credentials()
+        if credentials is None:
+            return grpc.aio.insecure_channel(self.target, self.grpc_options())
+        return grpc.aio.secure_channel(self.target, credentials, self.grpc_options())
 
     def __repr__(self) -> str:
-        shown = [f"{self.target!r}", f"secure={self.credentials is not None}"]
+        shown = [f"{self.target!r}"]
+        if self.tls is not None:
+            shown.append(f"tls={self.tls!r}")
+        else:
+            shown.append(f"secure={self.credentials is not None}")
         for name in (
             "max_send_message_length",
             "max_receive_message_length",
             "keepalive_time",
             "keepalive_timeout",
-            "compression",
+            "load_balancing",
             "ssl_target_name_override",
         ):
             value = getattr(self, name)
             if value is not None:
                 shown.append(f"{name}={value!r}")
+        if self.keepalive_permit_without_calls:
+            shown.append("keepalive_permit_without_calls=True")
         if self.extra_options:
             shown.append(f"extra_options={self.extra_options!r}")
         return f"ChannelSettings({', '.join(shown)})"

@@ -22,13 +22,22 @@ import grpc
 from google.protobuf.message import Message
 
 from protoreq.channel import ChannelOption, ChannelSettings, as_options
+from protoreq.credentials import TlsConfig, explain_connection_failure
 from protoreq.errors import ClientClosedError
 from protoreq.invocation import CallDefaults, PreparedCall, prepare
 from protoreq.method import RpcMethod
 from protoreq.request import ClientStreamingGrpcRequest, GrpcRequest
 from protoreq.response import GrpcResponse
-from protoreq.retry import RetryPolicy, retry_delay
-from protoreq.status import received_metadata
+from protoreq.retry import (
+    DEFAULT_RETRY_THROTTLE,
+    RetryBudget,
+    RetryPolicy,
+    RetryThrottle,
+    decide_retry,
+    log_retry_decision,
+)
+from protoreq.sharing import SharedChannels
+from protoreq.status import LocalRpcError, received_metadata
 
 RespT = TypeVar("RespT", bound=Message)
 
@@ -65,6 +74,10 @@ class _Slot:
         return found
 
 
+_SHARED_CHANNELS: Final = SharedChannels[list[_Slot]]()
+"""Channels of clients made with ``share_channels=True``; see :mod:`protoreq.sharing`."""
+
+
 class GrpcClient:
     """A client for one target; safe to share between threads and between event loops.
 
@@ -72,6 +85,15 @@ class GrpcClient:
     channels for sync calls, and as many per event loop for async calls
     (grpc.aio channels belong to the loop that made them). Close the client
     with ``close()``/``aclose()`` or use it as a (async) context manager.
+
+    Connections: each of the ``pool_size`` channels has a TCP connection of its
+    own (calls go round robin over them), and a client never shares them with
+    another client unless both say ``share_channels=True`` and have equal channel
+    settings; then the channels close when the last of those clients closes.
+
+    ``target`` is anything grpcio resolves: ``host:port``, ``dns:///host:port``,
+    ``ipv4:10.0.0.1:50051,10.0.0.2:50051`` (spread with ``load_balancing=
+    "round_robin"``), ``unix:/path``, or ``xds:///name`` with a control plane.
     """
 
     def __init__(
@@ -80,7 +102,10 @@ class GrpcClient:
         *,
         timeout: float | None = DEFAULT_TIMEOUT,
         retry: RetryPolicy | None = DEFAULT_RETRY,
+        retry_throttle: RetryThrottle | None = DEFAULT_RETRY_THROTTLE,
         pool_size: int = 1,
+        share_channels: bool = False,
+        tls: TlsConfig | None = None,
         credentials: grpc.ChannelCredentials | None = None,
         call_credentials: grpc.CallCredentials | None = None,
         max_send_message_length: int | None = None,
@@ -90,6 +115,7 @@ class GrpcClient:
         keepalive_permit_without_calls: bool = False,
         compression: grpc.Compression | None = None,
         wait_for_ready: bool | None = None,
+        load_balancing: str | None = None,
         ssl_target_name_override: str | None = None,
         options: Sequence[ChannelOption] = (),
     ) -> None:
@@ -102,21 +128,32 @@ class GrpcClient:
         self._settings = ChannelSettings(
             target=target,
             credentials=credentials,
+            tls=tls,
             max_send_message_length=max_send_message_length,
             max_receive_message_length=max_receive_message_length,
             keepalive_time=keepalive_time,
             keepalive_timeout=keepalive_timeout,
             keepalive_permit_without_calls=keepalive_permit_without_calls,
-            compression=compression,
+            load_balancing=load_balancing,
             ssl_target_name_override=ssl_target_name_override,
             extra_options=as_options(options),
         )
+        if call_credentials is not None and not self._settings.secure:
+            raise ValueError(
+                "call_credentials need a secure channel: gRPC never sends them in plaintext; "
+                "pass tls=TlsConfig(...) or credentials= (grpc.local_channel_credentials() "
+                "for a local server)"
+            )
         self._defaults = CallDefaults(target=target, timeout=timeout, retry=retry)
+        self._retry_budget = None if retry_throttle is None else RetryBudget(retry_throttle)
         self._call_options: dict[str, Any] = {}
         if call_credentials is not None:
             self._call_options["credentials"] = call_credentials
         if wait_for_ready is not None:
             self._call_options["wait_for_ready"] = wait_for_ready
+        if compression is not None:
+            self._call_options["compression"] = compression
+        self._share_channels = share_channels
         self._pool_size = pool_size
         self._lock = threading.Lock()
         self._closed = False
@@ -131,11 +168,18 @@ class GrpcClient:
     def target(self) -> str:
         return self._settings.target
 
+    @property
+    def retry_budget(self) -> RetryBudget | None:
+        """This client's retry token bucket (``None`` when ``retry_throttle=None``)."""
+        return self._retry_budget
+
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
+        shared = ", shared channels" if self._share_channels else ""
         return (
             f"GrpcClient({self._settings.target!r}, timeout={self._defaults.timeout}, "
-            f"retry={self._defaults.retry!r}, pool_size={self._pool_size}, {state})"
+            f"retry={self._defaults.retry!r}, pool_size={self._pool_size}{shared}, "
+            f"secure={self._settings.secure}, {state})"
         )
 
     # -- calls ------------------------------------------------------------------------------
@@ -175,14 +219,45 @@ class GrpcClient:
                 return response
             await asyncio.sleep(delay)
 
-    @staticmethod
-    def _retry_delay(prepared: PreparedCall, response: GrpcResponse[Any]) -> float | None:
-        return retry_delay(
+    def _retry_delay(self, prepared: PreparedCall, response: GrpcResponse[Any]) -> float | None:
+        """Seconds to wait before the next attempt, or ``None``: see :func:`decide_retry`."""
+        decision = decide_retry(
             prepared.retry,
+            response,
             attempt=prepared.attempt,
-            code=response.status_code(),
+            retries_since_pushback=prepared.retries_since_pushback,
             remaining=prepared.remaining(),
+            budget=self._retry_budget,
         )
+        if prepared.retry is not None and not response.is_success():
+            log_retry_decision(
+                decision,
+                path=prepared.rpc.path,
+                attempt=prepared.attempt,
+                trace_id=prepared.trace_id,
+            )
+        if decision.pushed_back:
+            prepared.retries_since_pushback = 0
+        elif decision.retry:
+            prepared.retries_since_pushback += 1
+        return decision.delay
+
+    def _attempt_options(self, prepared: PreparedCall) -> dict[str, Any]:
+        """Per-call grpcio keywords: the client's, and the request's compression if it chose one."""
+        if prepared.compression is None:
+            return self._call_options
+        return {**self._call_options, "compression": prepared.compression}
+
+    def _failed(self, prepared: PreparedCall, error: grpc.RpcError) -> GrpcResponse[Any]:
+        """A failed response; a refused TLS handshake gets a hint naming the likely setting."""
+        if self._settings.secure and callable(getattr(error, "code", None)):
+            code = error.code()
+            details = error.details() or ""
+            if code is grpc.StatusCode.UNAVAILABLE:
+                explained = explain_connection_failure(details, self._settings.tls, secure=True)
+                if explained != details:
+                    return prepared.failed(LocalRpcError(code, explained))
+        return prepared.failed(error)
 
     def _attempt_sync(self, prepared: PreparedCall) -> GrpcResponse[Any]:
         slot = self._sync_slot()
@@ -194,10 +269,10 @@ class GrpcClient:
                 prepared.message,
                 timeout=prepared.remaining(),
                 metadata=prepared.metadata,
-                **self._call_options,
+                **self._attempt_options(prepared),
             )
         except grpc.RpcError as error:
-            return prepared.failed(error)
+            return self._failed(prepared, error)
         return prepared.succeeded(
             reply,
             received_metadata(call.initial_metadata()),
@@ -213,14 +288,14 @@ class GrpcClient:
             prepared.message,
             timeout=prepared.remaining(),
             metadata=prepared.metadata,
-            **self._call_options,
+            **self._attempt_options(prepared),
         )
         try:
             reply = await call
             initial = await call.initial_metadata()
             trailing = await call.trailing_metadata()
         except grpc.RpcError as error:
-            return prepared.failed(error)
+            return self._failed(prepared, error)
         except asyncio.CancelledError:
             if _task_is_cancelled():
                 raise  # our caller cancelled us: the RPC is already cancelled with it
@@ -246,8 +321,31 @@ class GrpcClient:
             return slots[0]
         return slots[next(self._turn) % self._pool_size]
 
-    def _pool_index(self, index: int) -> int | None:
-        return None if self._pool_size == 1 else index
+    def _open_slots(self, loop: asyncio.AbstractEventLoop | None) -> list[_Slot]:
+        """``pool_size`` channels (each its own connection) for sync calls or for ``loop``.
+
+        With ``share_channels`` they come from the process-wide registry, keyed by
+        everything that shapes a channel; called under ``self._lock``.
+        """
+
+        def open_channels() -> list[_Slot]:
+            opener = self._settings.open_sync if loop is None else self._settings.open_async
+            return [_Slot(opener()) for _ in range(self._pool_size)]
+
+        if not self._share_channels:
+            return open_channels()
+        return _SHARED_CHANNELS.acquire(self._shared_key(loop), open_channels)
+
+    def _shared_key(self, loop: asyncio.AbstractEventLoop | None) -> tuple[object, ...]:
+        return (self._settings, self._pool_size, loop)
+
+    def _release_slots(
+        self, loop: asyncio.AbstractEventLoop | None, slots: list[_Slot]
+    ) -> list[_Slot]:
+        """The slots this client must close: its own, or shared ones it was the last to hold."""
+        if not self._share_channels or not slots:
+            return slots
+        return _SHARED_CHANNELS.release(self._shared_key(loop)) or []
 
     def _sync_slot(self) -> _Slot:
         slots = self._sync_slots
@@ -255,10 +353,7 @@ class GrpcClient:
             with self._lock:
                 self._check_open()
                 if not self._sync_slots:
-                    self._sync_slots = [
-                        _Slot(self._settings.open_sync(pool_index=self._pool_index(i)))
-                        for i in range(self._pool_size)
-                    ]
+                    self._sync_slots = self._open_slots(None)
                 slots = self._sync_slots
         return self._pick(slots)
 
@@ -270,19 +365,20 @@ class GrpcClient:
                 self._check_open()
                 slots = self._async_slots.get(loop)
                 if slots is None:
-                    slots = [
-                        _Slot(self._settings.open_async(pool_index=self._pool_index(i)))
-                        for i in range(self._pool_size)
-                    ]
+                    slots = self._open_slots(loop)
                     self._async_slots[loop] = slots
         return self._pick(slots)
 
     def _take_channels(self) -> tuple[list[_Slot], list[tuple[asyncio.AbstractEventLoop, _Slot]]]:
+        """Mark closed and hand over the channels to close (shared ones only when unused)."""
         with self._lock:
             self._closed = True
-            sync_slots, self._sync_slots = self._sync_slots, []
+            sync_slots = self._release_slots(None, self._sync_slots)
+            self._sync_slots = []
             async_slots = [
-                (loop, slot) for loop, slots in self._async_slots.items() for slot in slots
+                (loop, slot)
+                for loop, slots in self._async_slots.items()
+                for slot in self._release_slots(loop, slots)
             ]
             self._async_slots.clear()
         return sync_slots, async_slots

@@ -58,6 +58,8 @@ class PreparedCall:
     target: str
     started: float
     attempt: int = 0
+    retries_since_pushback: int = 0  # the backoff grows with it; server pushback resets it
+    compression: grpc.Compression | None = None  # the request's own choice; None: the client's
 
     def remaining(self) -> float | None:
         """The timeout for the next attempt: what is left of the overall deadline."""
@@ -158,6 +160,7 @@ def prepare(
         retry=_retry_policy(request, rpc, defaults),
         target=defaults.target,
         started=now,
+        compression=_compression(request),
     )
     if deadline is not None and deadline <= now:
         return prepared.failed(
@@ -190,6 +193,11 @@ def _retry_policy(
         # The client's default covers only RPCs the proto declares safe to repeat.
         return defaults.retry if rpc.idempotency.safe_to_retry else None
     return chosen
+
+
+def _compression(request: AnyRequest) -> grpc.Compression | None:
+    chosen = request.compression()
+    return None if chosen is USE_CLIENT_DEFAULT else chosen
 
 
 def _check_kind(request: AnyRequest, rpc: RpcMethod[Any, Any], *, streaming_response: bool) -> None:

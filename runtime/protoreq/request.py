@@ -15,13 +15,16 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, Iterable, Mapping
-from typing import Any, ClassVar, Generic
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 from protoreq._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from protoreq.context import RequestContext, new_trace_id
 from protoreq.method import ReqT, RespT, RpcMethod
 from protoreq.retry import RetryPolicy
 from protoreq.tracing import TRACE_ID_KEY
+
+if TYPE_CHECKING:
+    import grpc
 
 MetadataValue = str | bytes
 """A metadata value: ``str`` for text keys, ``bytes`` for keys ending in ``-bin``."""
@@ -51,6 +54,10 @@ class _RequestSettings(ABC):
 
     def retry_policy(self) -> RetryPolicy | UseClientDefault | None:
         """A policy here is an explicit opt-in to retries, even for non-idempotent RPCs."""
+        return USE_CLIENT_DEFAULT
+
+    def compression(self) -> grpc.Compression | UseClientDefault:
+        """Compression for this call, e.g. ``grpc.Compression.Gzip``; by default the client's."""
         return USE_CLIENT_DEFAULT
 
 
