@@ -1,0 +1,333 @@
+"""``FakeGrpcClient``: a ``GrpcClient`` that answers from a script instead of a network.
+
+It *is* a :class:`~protoreq.GrpcClient` (a subclass), so code typed
+``def __init__(self, client: GrpcClient)`` takes it without casts or
+protocols. Every I/O method is overridden: nothing here opens a channel.
+
+Requests go through :func:`protoreq.invocation.prepare`, the very checks the
+real client makes, so misuse (a bad metadata key, a streaming request sent
+with ``call()``) fails in tests as it would in production, and the recorded
+metadata is what would have been sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterable, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar, overload
+
+import grpc
+from google.protobuf.message import Message
+
+from protoreq.client import DEFAULT_TIMEOUT, GrpcClient
+from protoreq.errors import ClientClosedError, InvalidRequestError, ProtoreqError
+from protoreq.invocation import CallDefaults, PreparedCall, prepare
+from protoreq.metadata import Metadata, MetadataValue
+from protoreq.request import AnyRequest, ClientStreamingGrpcRequest, GrpcRequest
+from protoreq.response import GrpcResponse
+from protoreq.status import LocalRpcError
+from protoreq.testing.failure import Failure, ScriptedRpcError
+from protoreq.testing.records import SentCall
+from protoreq.testing.request_class import (
+    BidiStreamingRequestClass,
+    ClientStreamingRequestClass,
+    ServerStreamingRequestClass,
+    UnaryRequestClass,
+    check_path,
+    check_request_class,
+)
+from protoreq.testing.script import Script, ScriptBook, unscripted_details
+
+Req = TypeVar("Req")
+R = TypeVar("R")
+ReqT = TypeVar("ReqT", bound=Message)
+RespT = TypeVar("RespT", bound=Message)
+
+AnyRequestClass = (
+    UnaryRequestClass[Any, Any, Any]
+    | ClientStreamingRequestClass[Any, Any, Any]
+    | ServerStreamingRequestClass[Any, Any, Any]
+    | BidiStreamingRequestClass[Any, Any, Any]
+)
+
+
+class UnscriptedCallError(ProtoreqError, AssertionError):
+    """A strict :class:`FakeGrpcClient` was sent a request nobody scripted an answer for."""
+
+
+class _FakeState:
+    """Everything the fake adds to ``GrpcClient``, kept under one attribute so it can never
+    collide with the real client's own (private) attributes."""
+
+    def __init__(self, *, strict: bool, defaults: CallDefaults) -> None:
+        self.strict = strict
+        self.defaults = defaults
+        self.scripts = ScriptBook()
+        self.calls: list[SentCall] = []
+        self.lock = threading.Lock()
+        self.closed = False
+
+
+class FakeGrpcClient(GrpcClient):
+    """A stand-in for :class:`~protoreq.GrpcClient` that answers from scripted answers.
+
+    Script with :meth:`respond` and :meth:`fail`, keyed by request class (a
+    subclass of a scripted class uses its base's script) or by method path
+    (``"/user.UserService/GetUser"``); the latest script for a key stays in
+    force for every call until replaced. An unscripted call answers
+    UNIMPLEMENTED, naming the request — or, with ``strict=True``, raises
+    :class:`UnscriptedCallError`. The fake never retries: it answers each call
+    once, as scripted. Exceptions raised by a callable answer reach the caller.
+    """
+
+    def __init__(
+        self,
+        *,
+        strict: bool = False,
+        target: str = "fake",
+        timeout: float | None = DEFAULT_TIMEOUT,
+    ) -> None:
+        super().__init__(target, timeout=timeout, retry=None)
+        self._fake = _FakeState(
+            strict=strict, defaults=CallDefaults(target=target, timeout=timeout, retry=None)
+        )
+
+    # -- scripting --------------------------------------------------------------------------
+
+    @overload
+    def respond(
+        self,
+        request: UnaryRequestClass[Req, Any, RespT],
+        answer: RespT | Failure | Callable[[Req], RespT | Failure],
+        *,
+        initial_metadata: Mapping[str, MetadataValue] | None = None,
+        trailing_metadata: Mapping[str, MetadataValue] | None = None,
+    ) -> None: ...
+    @overload
+    def respond(
+        self,
+        request: ClientStreamingRequestClass[Req, ReqT, RespT],
+        answer: RespT | Failure | Callable[[Req, Sequence[ReqT]], RespT | Failure],
+        *,
+        initial_metadata: Mapping[str, MetadataValue] | None = None,
+        trailing_metadata: Mapping[str, MetadataValue] | None = None,
+    ) -> None: ...
+    @overload
+    def respond(
+        self,
+        request: ServerStreamingRequestClass[Req, Any, RespT],
+        answer: Iterable[RespT | Failure] | Callable[[Req], Iterable[RespT | Failure] | Failure],
+        *,
+        initial_metadata: Mapping[str, MetadataValue] | None = None,
+        trailing_metadata: Mapping[str, MetadataValue] | None = None,
+    ) -> None: ...
+    @overload
+    def respond(
+        self,
+        request: BidiStreamingRequestClass[Req, ReqT, RespT],
+        answer: Iterable[RespT | Failure]
+        | Callable[[Req, Iterator[ReqT]], Iterable[RespT | Failure] | Failure],
+        *,
+        initial_metadata: Mapping[str, MetadataValue] | None = None,
+        trailing_metadata: Mapping[str, MetadataValue] | None = None,
+    ) -> None: ...
+    @overload
+    def respond(
+        self,
+        request: str,
+        answer: object,
+        *,
+        initial_metadata: Mapping[str, MetadataValue] | None = None,
+        trailing_metadata: Mapping[str, MetadataValue] | None = None,
+    ) -> None: ...
+
+    def respond(
+        self,
+        request: AnyRequestClass | str,
+        answer: object,
+        *,
+        initial_metadata: Mapping[str, MetadataValue] | None = None,
+        trailing_metadata: Mapping[str, MetadataValue] | None = None,
+    ) -> None:
+        """Answer every call of ``request`` (a request class or a method path) with ``answer``.
+
+        ``answer`` is, by the RPC's kind:
+
+        * unary / client-streaming — a response message, a :class:`Failure`, or a
+          callable returning one; it receives the request (and, for
+          client-streaming, the list of outgoing messages);
+        * server-streaming / bidi — an iterable of response messages, optionally
+          ending with a :class:`Failure`, or a callable returning such an iterable;
+          it receives the request (and, for bidi, an iterator over the outgoing
+          messages, read as the answers are consumed).
+
+        ``initial_metadata`` / ``trailing_metadata`` go with successful answers.
+        """
+        self._script(request, answer, initial_metadata, trailing_metadata)
+
+    def fail(
+        self,
+        request: AnyRequestClass | str,
+        code: grpc.StatusCode,
+        details: str = "",
+        *,
+        error_details: Sequence[Message] = (),
+        initial_metadata: Mapping[str, MetadataValue] | None = None,
+        trailing_metadata: Mapping[str, MetadataValue] | None = None,
+    ) -> None:
+        """Make every call of ``request`` fail with ``code`` and ``details``.
+
+        ``error_details`` (``google.rpc`` messages such as ``BadRequest``) arrive as
+        the response's ``rich_status()`` / ``error_details()``. A stream fails at once.
+        """
+        failure = Failure(
+            code,
+            details,
+            error_details=error_details,
+            initial_metadata=initial_metadata,
+            trailing_metadata=trailing_metadata,
+        )
+        self._script(request, failure, None, None)
+
+    def _script(
+        self,
+        request: object,
+        answer: object,
+        initial_metadata: Mapping[str, MetadataValue] | None,
+        trailing_metadata: Mapping[str, MetadataValue] | None,
+    ) -> None:
+        if isinstance(request, str):
+            path = check_path(request)
+            self._fake.scripts.set_for_path(
+                path, Script.of(answer, path, initial_metadata, trailing_metadata)
+            )
+            return
+        request_class = check_request_class(request)
+        self._fake.scripts.set_for_class(
+            request_class,
+            Script.of(answer, request_class.__name__, initial_metadata, trailing_metadata),
+        )
+
+    # -- what was sent ----------------------------------------------------------------------
+
+    @property
+    def calls(self) -> list[SentCall]:
+        """Every call made, in order, with the metadata and timeout it would have been sent with."""
+        with self._fake.lock:
+            return list(self._fake.calls)
+
+    @property
+    def requests(self) -> list[AnyRequest]:
+        """Every request object sent, in order."""
+        return [call.request for call in self.calls]
+
+    def requests_of(self, request_class: type[R]) -> list[R]:
+        """The requests sent that are instances of ``request_class``, in order, typed as such."""
+        return [call.request for call in self.calls if isinstance(call.request, request_class)]
+
+    @property
+    def closed(self) -> bool:
+        """Whether ``close()`` / ``aclose()`` was called (code under test may own the client)."""
+        return self._fake.closed
+
+    # -- calls ------------------------------------------------------------------------------
+
+    def call(
+        self, request: GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]
+    ) -> GrpcResponse[RespT]:
+        prepared = self._prepare(request, streaming_response=False)
+        if isinstance(prepared, GrpcResponse):
+            return prepared
+        sent = self._record(prepared)
+        if isinstance(request, ClientStreamingGrpcRequest):
+            outgoing = request.messages()
+            if not isinstance(outgoing, Iterable):
+                raise InvalidRequestError(
+                    f"{type(request).__name__}.messages() is an async iterable: "
+                    "send it with call_async()"
+                )
+            sent.messages.extend(outgoing)
+        return self._answer_single(prepared, sent)
+
+    async def call_async(
+        self, request: GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]
+    ) -> GrpcResponse[RespT]:
+        prepared = self._prepare(request, streaming_response=False)
+        if isinstance(prepared, GrpcResponse):
+            return prepared
+        sent = self._record(prepared)
+        await asyncio.sleep(0)  # a real call yields to the loop; so does the fake
+        if isinstance(request, ClientStreamingGrpcRequest):
+            outgoing = request.messages()
+            if isinstance(outgoing, AsyncIterable):
+                sent.messages.extend([message async for message in outgoing])
+            else:
+                sent.messages.extend(outgoing)
+        return self._answer_single(prepared, sent)
+
+    def _prepare(
+        self, request: object, *, streaming_response: bool
+    ) -> PreparedCall | GrpcResponse[Any]:
+        if self._fake.closed:
+            raise ClientClosedError(f"FakeGrpcClient({self.target!r}) is closed")
+        prepared = prepare(request, self._fake.defaults, streaming_response=streaming_response)
+        if isinstance(prepared, PreparedCall):
+            prepared.attempt = 1
+        return prepared
+
+    def _record(self, prepared: PreparedCall) -> SentCall:
+        sent = SentCall(
+            request=prepared.request,
+            method=prepared.rpc,
+            metadata=Metadata(prepared.metadata),
+            timeout=None if prepared.deadline is None else prepared.deadline - prepared.started,
+            trace_id=prepared.trace_id,
+            messages=[] if prepared.message is None else [prepared.message],
+        )
+        with self._fake.lock:
+            self._fake.calls.append(sent)
+        return sent
+
+    def _find(self, prepared: PreparedCall) -> Script | GrpcResponse[Any]:
+        """The script for this call, or the UNIMPLEMENTED answer of an unscripted one."""
+        request_class = type(prepared.request)
+        script = self._fake.scripts.find(request_class, prepared.rpc.path)
+        if script is not None:
+            return script
+        details = unscripted_details(
+            request_class.__name__, prepared.rpc.path, self._fake.scripts.scripted()
+        )
+        if self._fake.strict:
+            raise UnscriptedCallError(f"FakeGrpcClient(strict=True): {details}")
+        return prepared.failed(LocalRpcError(grpc.StatusCode.UNIMPLEMENTED, details))
+
+    def _answer_single(self, prepared: PreparedCall, sent: SentCall) -> GrpcResponse[Any]:
+        script = self._find(prepared)
+        if isinstance(script, GrpcResponse):
+            return script
+        if prepared.message is None:
+            outcome = script.single(prepared.rpc, prepared.request, list(sent.messages))
+        else:
+            outcome = script.single(prepared.rpc, prepared.request)
+        if isinstance(outcome, Failure):
+            return prepared.failed(ScriptedRpcError(outcome))
+        return prepared.succeeded(
+            outcome, Metadata(script.initial_metadata), Metadata(script.trailing_metadata)
+        )
+
+    # -- closing ----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self._fake.closed = True
+
+    async def aclose(self) -> None:
+        self._fake.closed = True
+
+    def __repr__(self) -> str:
+        state = "closed" if self._fake.closed else "open"
+        scripted = ", ".join(self._fake.scripts.scripted()) or "nothing"
+        return (
+            f"FakeGrpcClient(strict={self._fake.strict}, {len(self._fake.calls)} calls, "
+            f"scripted: {scripted}, {state})"
+        )
