@@ -20,7 +20,7 @@ import click
 
 from protoreq_generator.options import OPTION_HELP, OptionsError, parse_options
 from protoreq_generator.plugin import version
-from protoreq_generator.protoc import Invocation, ProtocError, compile_into
+from protoreq_generator.protoc import Invocation, ProtocError, ProtocFailedError, compile_into
 
 GENERATED_PATTERNS = ("*_pb2.py", "*_pb2.pyi", "*_protoreq.py")
 """Files ``check`` counts as generated output when it looks for extra files."""
@@ -94,12 +94,12 @@ def _files(root: Path) -> Iterator[Path]:
 def _compile(invocation: Invocation, scratch: Path) -> None:
     """Compile into ``scratch``; on failure exit with protoc's code (its message is printed)."""
     try:
-        code = compile_into(invocation, scratch)
+        compile_into(invocation, scratch)
+    except ProtocFailedError as failed:
+        sys.exit(failed.code)
     except ProtocError as error:
         click.echo(f"protoreq: {error}", err=True)
         sys.exit(1)
-    if code != 0:
-        sys.exit(code)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -13,7 +13,6 @@ for that constructor (see :class:`~protoreq_generator.model.Field`).
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -177,17 +176,13 @@ class _Imports:
     aliases: dict[str, str] = field(default_factory=dict)
 
     def settle(self) -> None:
-        basenames = Counter(module.rpartition(".")[2] for module in self.modules)
         for module in self.modules:
             if naming.module_has_keyword(module):
                 raise GenerationError(
                     f"cannot import {module}: a Python keyword in a module path "
                     "cannot be imported (rename the .proto file or its folder)"
                 )
-            basename = module.rpartition(".")[2]
-            self.aliases[module] = (
-                basename if basenames[basename] == 1 else naming.protoc_alias(module)
-            )
+        self.aliases = naming.module_aliases(self.modules)
 
     def statements(self) -> tuple[ImportStatement, ...]:
         plain: list[ImportStatement] = []
@@ -336,8 +331,9 @@ class _FileBuilder:
                 shape = Shape.OPTIONAL if explicit else Shape.PLAIN
             else:
                 shape = Shape.OPTIONAL
-        # mypy-protobuf's constructor stub: no hard keywords; proto3 oneof scalars without None.
-        typed = proto_field.name not in naming.PYTHON_KEYWORDS and not (
+        # mypy-protobuf's constructor stub leaves out hard keywords and types proto3 oneof
+        # scalars without None; a keyword argument starting with "__" would be mangled.
+        typed = naming.keyword_safe(proto_field.name) and not (
             shape is Shape.OPTIONAL
             and syntax == "proto3"
             and not is_message

@@ -7,8 +7,11 @@ Rules (stable: changing one changes users' code, so each is part of the API):
   protoc's Python generator does); the generated module is
   ``a.b.user_v1_protoreq`` in ``a/b/user_v1_protoreq.py``. A ``_pb2`` module is
   imported under its own name (``from a.b import user_pb2``) unless two modules
-  imported by one file share that name; then each of them takes protoc's own
-  alias (``a_dot_b_dot_user__pb2``). A module path containing a hard Python
+  imported by one file share that name; then each of them is aliased with the
+  fewest trailing package names that tell them apart (``a.b.common_pb2`` and
+  ``a.c.common_pb2`` -> ``b_common_pb2``, ``c_common_pb2``), or, should those
+  still collide, with protoc's own alias (``a_dot_b_dot_common__pb2``). A module
+  path containing a hard Python
   keyword cannot be imported with ``import`` statements and is an error.
 * **Request classes** are ``<Method>GrpcRequest`` with the method name in
   PascalCase (``get_user`` -> ``GetUserGrpcRequest``). When two services of one
@@ -46,6 +49,7 @@ output does not depend on the Python version that runs the generator.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
 PYTHON_KEYWORDS = frozenset(
@@ -246,6 +250,31 @@ def protoc_alias(module: str) -> str:
     return module.replace("_", "__").replace(".", "_dot_")
 
 
+def module_aliases(modules: Iterable[str]) -> dict[str, str]:
+    """The name each imported ``_pb2`` module is known by in one generated file."""
+    by_basename: dict[str, list[str]] = {}
+    for module in sorted(set(modules)):
+        by_basename.setdefault(module.rpartition(".")[2], []).append(module)
+    aliases: dict[str, str] = {}
+    for basename, group in by_basename.items():
+        if len(group) == 1:
+            aliases[group[0]] = basename
+            continue
+        deepest = max(module.count(".") + 1 for module in group)
+        for depth in range(2, deepest + 1):
+            candidates = {module: "_".join(module.split(".")[-depth:]) for module in group}
+            if len(set(candidates.values())) == len(group):
+                break
+        else:
+            candidates = {module: protoc_alias(module) for module in group}
+        aliases.update(candidates)
+    counts = Counter(aliases.values())
+    return {
+        module: alias if counts[alias] == 1 else protoc_alias(module)
+        for module, alias in aliases.items()
+    }
+
+
 def module_has_keyword(module: str) -> bool:
     return any(part in PYTHON_KEYWORDS for part in module.split("."))
 
@@ -273,6 +302,14 @@ def qualified(package: str, name: str) -> str:
 def dotted(*parts: str) -> str:
     """A dotted reference such as ``user_pb2.Outer.Inner``."""
     return ".".join(parts)
+
+
+def keyword_safe(name: str) -> bool:
+    """Whether ``name=value`` can be written in a call inside a class body.
+
+    Hard keywords cannot; names starting with ``__`` would be mangled.
+    """
+    return name not in PYTHON_KEYWORDS and not name.startswith("__")
 
 
 def enum_value_usable(name: str) -> bool:

@@ -94,3 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.buffer.write(generate(request).SerializeToString())
     sys.stdout.buffer.flush()
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

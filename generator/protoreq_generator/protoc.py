@@ -96,23 +96,42 @@ def _run_protoc(arguments: list[str]) -> int:
     return code
 
 
-def compile_into(invocation: Invocation, out: Path) -> int:
-    """Write ``_pb2.py``, ``_pb2.pyi`` and ``_protoreq.py`` under ``out``; protoc's exit code."""
+class ProtocFailedError(Exception):
+    """protoc exited non-zero; it has printed its errors already."""
+
+    def __init__(self, code: int) -> None:
+        super().__init__(f"protoc failed with exit code {code}")
+        self.code = code
+
+
+def descriptor_request(
+    invocation: Invocation, *, python_out: Path | None = None
+) -> plugin_pb2.CodeGeneratorRequest:
+    """Run protoc once; the ``CodeGeneratorRequest`` it would send a plugin for these sources.
+
+    With ``python_out`` the same run also writes ``_pb2.py`` and mypy-protobuf's
+    ``_pb2.pyi`` there. Raises :class:`ProtocFailedError` when protoc fails.
+    """
     includes = invocation.includes or (Path(),)
     sources = expand_sources(invocation.sources)
     if not sources:
         raise ProtocError("no .proto files to compile")
-    out.mkdir(parents=True, exist_ok=True)
+    outputs: list[str] = []
+    if python_out is not None:
+        python_out.mkdir(parents=True, exist_ok=True)
+        outputs = [
+            f"--plugin={MYPY_PLUGIN}={mypy_plugin()}",
+            f"--python_out={python_out}",
+            f"--mypy_out={python_out}",
+            "--mypy_opt=quiet",
+        ]
     with tempfile.TemporaryDirectory(prefix="protoreq-") as scratch:
         descriptor_set = Path(scratch) / "descriptors.pb"
         code = _run_protoc(
             [
                 *(f"--proto_path={include}" for include in includes),
                 f"--proto_path={well_known_include()}",
-                f"--plugin={MYPY_PLUGIN}={mypy_plugin()}",
-                f"--python_out={out}",
-                f"--mypy_out={out}",
-                "--mypy_opt=quiet",
+                *outputs,
                 f"--descriptor_set_out={descriptor_set}",
                 "--include_imports",
                 "--include_source_info",
@@ -120,16 +139,21 @@ def compile_into(invocation: Invocation, out: Path) -> int:
             ]
         )
         if code != 0:
-            return code
+            raise ProtocFailedError(code)
         files = descriptor_pb2.FileDescriptorSet.FromString(descriptor_set.read_bytes()).file
     names = [proto_name(source, includes) for source in sources]
     known = {file.name for file in files}
     unmapped = [name for name in names if name not in known]
     if unmapped:
         raise ProtocError(f"could not tell which compiled file is {', '.join(unmapped)}")
-    request = plugin_pb2.CodeGeneratorRequest(
+    return plugin_pb2.CodeGeneratorRequest(
         file_to_generate=names, parameter=invocation.parameter, proto_file=files
     )
+
+
+def compile_into(invocation: Invocation, out: Path) -> None:
+    """Write ``_pb2.py``, ``_pb2.pyi`` and ``_protoreq.py`` (and ``__init__.py``) under ``out``."""
+    request = descriptor_request(invocation, python_out=out)
     response = generate(request)
     if response.error:
         raise ProtocError(response.error)
@@ -139,7 +163,6 @@ def compile_into(invocation: Invocation, out: Path) -> int:
         target.write_bytes(generated.content.encode("utf-8"))
     if invocation.package_init:
         write_package_inits(out)
-    return 0
 
 
 def write_package_inits(out: Path) -> None:

@@ -27,7 +27,7 @@ LINE = 100
 
 
 def _escape_char(char: str) -> str:
-    if char.isascii() and (char.isprintable() or char == "\t"):
+    if char.isascii() and char.isprintable():
         return char
     code = ord(char)
     if code < 0x100:
@@ -52,7 +52,7 @@ def docstring_lines(lines: Iterable[str], indent: int) -> list[str]:
     ones are wrapped at spaces. A final ``"`` is escaped so it cannot merge
     with the closing quotes.
     """
-    width = LINE - indent - 3
+    width = LINE - indent - 6  # a one-line docstring fits with both sets of quotes
     result: list[str] = []
     for line in lines:
         escaped = _escape(line.rstrip())
