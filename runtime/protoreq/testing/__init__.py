@@ -10,12 +10,18 @@ from protoreq.testing.failure import Failure
 from protoreq.testing.fake import FakeGrpcClient, UnscriptedCallError
 from protoreq.testing.records import ReceivedCall, SentCall
 from protoreq.testing.script import ScriptError
+from protoreq.testing.scripted import FakeGrpcServer
+from protoreq.testing.server import Service, serve, serve_async
 
 __all__ = [
     "Failure",
     "FakeGrpcClient",
+    "FakeGrpcServer",
     "ReceivedCall",
     "ScriptError",
     "SentCall",
+    "Service",
     "UnscriptedCallError",
+    "serve",
+    "serve_async",
 ]
