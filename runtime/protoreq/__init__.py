@@ -25,12 +25,14 @@ from protoreq.request import (
 )
 from protoreq.response import GrpcResponse
 from protoreq.retry import NO_RETRY, RetryPolicy
+from protoreq.streaming import AsyncGrpcStream, GrpcStream, StreamNotFinishedError
 
 __all__ = [
     "DEFAULT_RETRY",
     "DEFAULT_TIMEOUT",
     "NO_RETRY",
     "USE_CLIENT_DEFAULT",
+    "AsyncGrpcStream",
     "BaseGrpcRequest",
     "BidiStreamingGrpcRequest",
     "Cardinality",
@@ -41,6 +43,7 @@ __all__ = [
     "GrpcRequest",
     "GrpcResponse",
     "GrpcStatusError",
+    "GrpcStream",
     "Idempotency",
     "InvalidMetadataError",
     "InvalidRequestError",
@@ -51,6 +54,7 @@ __all__ = [
     "RetryPolicy",
     "RpcMethod",
     "ServerStreamingGrpcRequest",
+    "StreamNotFinishedError",
     "UnknownMethodError",
     "UseClientDefault",
     "__version__",

@@ -21,12 +21,25 @@ from typing import Any, Final, Self, TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from protoreq._stream_calls import (
+    call_client_streaming,
+    call_client_streaming_async,
+    ended_stream,
+    ended_stream_async,
+    open_stream,
+    open_stream_async,
+)
 from protoreq.channel import ChannelOption, ChannelSettings, as_options
 from protoreq.credentials import TlsConfig, explain_connection_failure
 from protoreq.errors import ClientClosedError
 from protoreq.invocation import CallDefaults, PreparedCall, prepare
 from protoreq.method import RpcMethod
-from protoreq.request import ClientStreamingGrpcRequest, GrpcRequest
+from protoreq.request import (
+    BidiStreamingGrpcRequest,
+    ClientStreamingGrpcRequest,
+    GrpcRequest,
+    ServerStreamingGrpcRequest,
+)
 from protoreq.response import GrpcResponse
 from protoreq.retry import (
     DEFAULT_RETRY_THROTTLE,
@@ -38,6 +51,7 @@ from protoreq.retry import (
 )
 from protoreq.sharing import SharedChannels
 from protoreq.status import LocalRpcError, received_metadata
+from protoreq.streaming import AsyncGrpcStream, GrpcStream
 
 RespT = TypeVar("RespT", bound=Message)
 
@@ -219,6 +233,38 @@ class GrpcClient:
                 return response
             await asyncio.sleep(delay)
 
+    def stream(
+        self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
+    ) -> GrpcStream[RespT]:
+        """Start a server-streaming or bidi call; iterate the returned stream with ``for``.
+
+        Iteration ends (it does not raise) when the RPC fails; the stream's
+        ``is_success()`` / ``status_code()`` then tell how it ended. Streams are
+        never retried. A bidi request's ``messages()`` is pulled by a grpcio
+        thread while you iterate, so it may block waiting on your answers.
+        """
+        self._check_open()
+        prepared = prepare(request, self._defaults, streaming_response=True)
+        if isinstance(prepared, GrpcResponse):
+            return ended_stream(prepared)
+        multicallable = self._sync_slot().callable(prepared.rpc.cardinality.value, prepared.rpc)
+        return open_stream(multicallable, prepared, self._attempt_options(prepared))
+
+    def stream_async(
+        self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
+    ) -> AsyncGrpcStream[RespT]:
+        """``stream()`` for asyncio code: returns at once (call it in a coroutine); ``async for``.
+
+        A bidi request's ``messages()`` may be an async iterable; a task of the
+        stream sends it while you iterate.
+        """
+        self._check_open()
+        prepared = prepare(request, self._defaults, streaming_response=True)
+        if isinstance(prepared, GrpcResponse):
+            return ended_stream_async(prepared)
+        multicallable = self._async_slot().callable(prepared.rpc.cardinality.value, prepared.rpc)
+        return open_stream_async(multicallable, prepared, self._attempt_options(prepared))
+
     def _retry_delay(self, prepared: PreparedCall, response: GrpcResponse[Any]) -> float | None:
         """Seconds to wait before the next attempt, or ``None``: see :func:`decide_retry`."""
         decision = decide_retry(
@@ -303,12 +349,15 @@ class GrpcClient:
         return prepared.succeeded(reply, received_metadata(initial), received_metadata(trailing))
 
     def _client_streaming_sync(self, slot: _Slot, prepared: PreparedCall) -> GrpcResponse[Any]:
-        raise NotImplementedError("client-streaming calls arrive with the streaming support")
+        multicallable = slot.callable("stream_unary", prepared.rpc)
+        return call_client_streaming(multicallable, prepared, self._attempt_options(prepared))
 
     async def _client_streaming_async(
         self, slot: _Slot, prepared: PreparedCall
     ) -> GrpcResponse[Any]:
-        raise NotImplementedError("client-streaming calls arrive with the streaming support")
+        multicallable = slot.callable("stream_unary", prepared.rpc)
+        options = self._attempt_options(prepared)
+        return await call_client_streaming_async(multicallable, prepared, options)
 
     # -- channels ---------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from protoreq.context import RequestContext
 from protoreq.errors import InvalidRequestError
 from protoreq.logs import log_call_outcome, log_payload
 from protoreq.metadata import Metadata, MetadataPairs, outgoing_metadata
-from protoreq.method import RpcMethod, resolve_method
+from protoreq.method import Cardinality, RpcMethod, resolve_method
 from protoreq.request import (
     REQUEST_BASES,
     AnyRequest,
@@ -188,6 +188,10 @@ def _deadline(request: AnyRequest, defaults: CallDefaults, now: float) -> float 
 def _retry_policy(
     request: AnyRequest, rpc: RpcMethod[Any, Any], defaults: CallDefaults
 ) -> RetryPolicy | None:
+    if rpc.cardinality is not Cardinality.UNARY_UNARY:
+        # A stream is sent once: its outgoing messages are a one-shot iterable and
+        # its answers may already be in the consumer's hands.
+        return None
     chosen = request.retry_policy()
     if chosen is USE_CLIENT_DEFAULT:
         # The client's default covers only RPCs the proto declares safe to repeat.

@@ -1,0 +1,167 @@
+"""Starting streaming calls on grpcio: the only streaming code that differs between sync and async.
+
+``GrpcClient`` picks the channel and the multicallable; these functions start
+the call, wire the outgoing messages to it and hand the result to the shared
+:class:`~protoreq._stream_core.StreamCore`. Streams are sent once, never
+retried: their outgoing messages are a one-shot iterable and their answers
+may already have reached the consumer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import grpc
+
+from protoreq._stream_core import CANCELLED_WITH_TASK, StreamCore, task_is_cancelled
+from protoreq._stream_outgoing import (
+    OutgoingMessages,
+    async_source,
+    send_all,
+    sync_sender,
+    sync_source,
+)
+from protoreq._stream_scripted import ScriptedCall, ScriptedStatus
+from protoreq.invocation import PreparedCall
+from protoreq.response import GrpcResponse
+from protoreq.status import received_metadata
+from protoreq.streaming import AsyncGrpcStream, GrpcStream
+
+CallOptions = dict[str, Any]
+
+_CANCELLED_UNDER_US = "the call was cancelled on the client side (its client was closed?)"
+
+
+def ended_stream(response: GrpcResponse[Any]) -> GrpcStream[Any]:
+    """A stream that ended before it started: the enclosing deadline was already spent."""
+    core = StreamCore(method_path=response.method_path(), trace_id=response.trace_id())
+    core.settle(response)  # prepare() has logged it
+    return GrpcStream(core, ScriptedCall((), ScriptedStatus(response.status_code(), "", (), ())))
+
+
+def ended_stream_async(response: GrpcResponse[Any]) -> AsyncGrpcStream[Any]:
+    core = StreamCore(method_path=response.method_path(), trace_id=response.trace_id())
+    core.settle(response)
+    return AsyncGrpcStream(core, _NoCall())
+
+
+class _NoCall:
+    """The call of a stream that never started; it is never read (the stream has ended)."""
+
+    async def read(self) -> object:
+        return grpc.aio.EOF
+
+    async def initial_metadata(self) -> tuple[()]:
+        return ()
+
+    async def trailing_metadata(self) -> tuple[()]:
+        return ()
+
+    def cancel(self) -> bool:
+        return False
+
+
+def open_stream(
+    multicallable: Any, prepared: PreparedCall, options: CallOptions
+) -> GrpcStream[Any]:
+    """Start a server-streaming or bidi call on a sync channel."""
+    if prepared.message is not None:
+        call = multicallable(
+            prepared.message, timeout=prepared.remaining(), metadata=prepared.metadata, **options
+        )
+        return GrpcStream(StreamCore.for_call(prepared, None), call)
+    outgoing = OutgoingMessages(prepared)
+    source = sync_source(prepared)
+    call = multicallable(
+        sync_sender(source, outgoing),
+        timeout=prepared.remaining(),
+        metadata=prepared.metadata,
+        **options,
+    )
+    outgoing.attach(call.cancel)
+    return GrpcStream(StreamCore.for_call(prepared, outgoing), call)
+
+
+def open_stream_async(
+    multicallable: Any, prepared: PreparedCall, options: CallOptions
+) -> AsyncGrpcStream[Any]:
+    """Start a server-streaming or bidi call on the running loop's channel."""
+    if prepared.message is not None:
+        call = multicallable(
+            prepared.message, timeout=prepared.remaining(), metadata=prepared.metadata, **options
+        )
+        return AsyncGrpcStream(StreamCore.for_call(prepared, None), call)
+    outgoing = OutgoingMessages(prepared)
+    source = async_source(prepared)
+    call = multicallable(timeout=prepared.remaining(), metadata=prepared.metadata, **options)
+    outgoing.attach(call.cancel)
+    sender = asyncio.get_running_loop().create_task(send_all(call, source, outgoing))
+    return AsyncGrpcStream(StreamCore.for_call(prepared, outgoing), call, sender)
+
+
+def call_client_streaming(
+    multicallable: Any, prepared: PreparedCall, options: CallOptions
+) -> GrpcResponse[Any]:
+    """Send a client-streaming request on a sync channel and wait for its one answer."""
+    outgoing = OutgoingMessages(prepared)
+    source = sync_source(prepared)
+    core = StreamCore.for_call(prepared, outgoing)
+    future = multicallable.future(
+        sync_sender(source, outgoing),
+        timeout=prepared.remaining(),
+        metadata=prepared.metadata,
+        **options,
+    )
+    outgoing.attach(future.cancel)
+    try:
+        reply = future.result()
+    except grpc.FutureCancelledError:
+        core.finish_cancelled(_CANCELLED_UNDER_US)  # by our outgoing error, re-raised below
+    except grpc.RpcError as error:
+        core.finish_error(error)
+    except BaseException:
+        future.cancel()  # interrupted while waiting: do not leave the call running
+        core.finish_cancelled()
+        raise
+    else:
+        core.received_message(reply)
+        core.finish_ok(
+            received_metadata(future.initial_metadata()),
+            received_metadata(future.trailing_metadata()),
+            message=reply,
+        )
+    core.raise_outgoing_error()
+    return core.outcome()
+
+
+async def call_client_streaming_async(
+    multicallable: Any, prepared: PreparedCall, options: CallOptions
+) -> GrpcResponse[Any]:
+    """Send a client-streaming request on the running loop's channel; await its answer."""
+    outgoing = OutgoingMessages(prepared)
+    source = async_source(prepared)
+    core = StreamCore.for_call(prepared, outgoing)
+    call = multicallable(timeout=prepared.remaining(), metadata=prepared.metadata, **options)
+    outgoing.attach(call.cancel)
+    sender = asyncio.get_running_loop().create_task(send_all(call, source, outgoing))
+    try:
+        reply = await call
+        initial = await call.initial_metadata()
+        trailing = await call.trailing_metadata()
+    except grpc.RpcError as error:
+        core.finish_error(error)
+    except asyncio.CancelledError:
+        if task_is_cancelled():
+            core.finish_cancelled(CANCELLED_WITH_TASK)
+            raise  # our caller cancelled us: grpc.aio has cancelled the call with it
+        core.finish_cancelled(_CANCELLED_UNDER_US)
+    else:
+        core.received_message(reply)
+        core.finish_ok(received_metadata(initial), received_metadata(trailing), message=reply)
+    finally:
+        if not sender.done():
+            sender.cancel()
+            await asyncio.wait([sender])
+    core.raise_outgoing_error()
+    return core.outcome()

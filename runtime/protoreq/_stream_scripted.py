@@ -1,0 +1,117 @@
+"""Stand-ins for grpcio's call objects that play back a list of messages and a final status.
+
+``GrpcStream.from_messages()`` and ``AsyncGrpcStream.from_messages()`` build
+streams on these, so a scripted stream (a test fake's) runs through exactly
+the code a real one does: the same iteration, the same end-of-stream handling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator, Mapping
+from typing import Any, Generic, TypeVar
+
+import grpc
+
+from protoreq.metadata import Metadata, MetadataPairs, MetadataValue
+
+T = TypeVar("T")
+
+MetadataInput = Mapping[str, MetadataValue] | Iterable[tuple[str, MetadataValue]]
+
+
+def as_pairs(metadata: MetadataInput | Metadata) -> MetadataPairs:
+    if isinstance(metadata, Metadata):
+        return metadata.pairs()
+    pairs = metadata.items() if isinstance(metadata, Mapping) else metadata
+    return tuple((key, value) for key, value in pairs)
+
+
+class ScriptedStatus(grpc.RpcError):
+    """The final status of a scripted stream, shaped like grpcio's errors for ``status.py``."""
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        details: str,
+        initial: MetadataPairs,
+        trailing: MetadataPairs,
+    ) -> None:
+        super().__init__(details)
+        self._code = code
+        self._details = details
+        self._initial = initial
+        self.trailing_pairs = trailing
+
+    def code(self) -> grpc.StatusCode:
+        return self._code
+
+    def details(self) -> str:
+        return self._details
+
+    def initial_metadata(self) -> MetadataPairs:
+        return self._initial
+
+    def trailing_metadata(self) -> Any:  # grpc-stubs type it with their private _Metadatum
+        return self.trailing_pairs
+
+
+class ScriptedCall(Generic[T]):
+    """Plays ``messages`` back lazily (a generator can script pauses), then ends with ``status``."""
+
+    def __init__(self, messages: Iterable[T], status: ScriptedStatus) -> None:
+        self._messages: Iterator[T] = iter(messages)
+        self._status = status
+
+    def __next__(self) -> T:
+        try:
+            return next(self._messages)
+        except StopIteration:
+            if self._status.code() is grpc.StatusCode.OK:
+                raise
+        raise self._status
+
+    def initial_metadata(self) -> MetadataPairs:
+        return self._status.initial_metadata()
+
+    def trailing_metadata(self) -> MetadataPairs:
+        return self._status.trailing_pairs
+
+    def cancel(self) -> bool:
+        return True
+
+
+class AsyncScriptedCall(Generic[T]):
+    """:class:`ScriptedCall` for ``AsyncGrpcStream``; ``messages`` may be an async iterable."""
+
+    def __init__(self, messages: Iterable[T] | AsyncIterable[T], status: ScriptedStatus) -> None:
+        self._async: AsyncIterator[T] | None = None
+        self._sync: Iterator[T] | None = None
+        if isinstance(messages, AsyncIterable):
+            self._async = aiter(messages)
+        else:
+            self._sync = iter(messages)
+        self._status = status
+
+    async def read(self) -> T | object:
+        if self._async is not None:
+            try:
+                return await anext(self._async)
+            except StopAsyncIteration:
+                pass
+        elif self._sync is not None:
+            try:
+                return next(self._sync)
+            except StopIteration:
+                pass
+        if self._status.code() is grpc.StatusCode.OK:
+            return grpc.aio.EOF
+        raise self._status
+
+    async def initial_metadata(self) -> MetadataPairs:
+        return self._status.initial_metadata()
+
+    async def trailing_metadata(self) -> MetadataPairs:
+        return self._status.trailing_pairs
+
+    def cancel(self) -> bool:
+        return True

@@ -1,0 +1,214 @@
+"""Streaming tests: a real ChatService, generated request classes, and a sync/async driver.
+
+Every behaviour is checked through ``stream()`` and ``stream_async()`` (and
+``call()`` / ``call_async()`` for client-streaming) alike: the ``drive``
+fixture runs a test's stream the sync way or the async way (``async for`` on
+one event loop in a background thread) and hands back the messages and the
+finished stream, whose status methods are the same in both modes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+import pytest
+from google.protobuf.message import Message
+
+from protoreq import (
+    AsyncGrpcStream,
+    BidiStreamingGrpcRequest,
+    ClientStreamingGrpcRequest,
+    GrpcClient,
+    GrpcRequest,
+    GrpcResponse,
+    GrpcStream,
+    ServerStreamingGrpcRequest,
+)
+from tests.streaming.generated import generate_chat_requests
+
+T = TypeVar("T")
+M = TypeVar("M", bound=Message)
+AnyStream = GrpcStream[Any] | AsyncGrpcStream[Any]
+OnMessage = Callable[[AnyStream, Any], None]
+
+_generated_dir: Path | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Generate ``protos/chat_protoreq.py`` before the test modules that import it are collected.
+
+    It goes into a folder of its own on ``sys.path``: ``protos`` is a namespace
+    package, so ``protos.chat_protoreq`` imports from there while
+    ``protos.chat_pb2`` stays the one module compiled from ``protos/chat.proto``.
+    """
+    global _generated_dir  # noqa: PLW0603  # one folder per pytest process
+    if _generated_dir is not None:
+        return
+    _generated_dir = Path(tempfile.mkdtemp(prefix="protoreq-chat-"))
+    generate_chat_requests(_generated_dir)
+    sys.path.append(str(_generated_dir))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _generated_dir is not None:
+        shutil.rmtree(_generated_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def progress() -> Any:
+    from tests.streaming.chat_service import ChatProgress  # noqa: PLC0415  # needs protos
+
+    return ChatProgress()
+
+
+@pytest.fixture
+def chat_target(progress: Any) -> Iterator[str]:
+    """A real ChatService on 127.0.0.1 (ephemeral port); yields ``host:port``."""
+    from tests.streaming.chat_service import ChatService  # noqa: PLC0415  # needs protos
+    from tests.support.servers import serve  # noqa: PLC0415
+
+    with serve(ChatService(progress).handler()) as address:
+        yield address
+
+
+@dataclass
+class Finished(Generic[T]):
+    """What a driven stream produced: the messages the consumer kept, and the ended stream."""
+
+    messages: list[T]
+    stream: AnyStream
+
+
+class Driver:
+    """Runs streams and calls the sync way or the async way; tests read the outcome the same way."""
+
+    def __init__(self, mode: str, loop: asyncio.AbstractEventLoop | None) -> None:
+        self.mode = mode
+        self._loop = loop
+
+    @property
+    def is_async(self) -> bool:
+        return self._loop is not None
+
+    def run(self, coroutine: Coroutine[Any, Any, T], timeout: float = 30) -> T:
+        """Run ``coroutine`` on the driver's event loop (async mode only)."""
+        assert self._loop is not None, "run() is for the async driver"
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout)
+
+    def stream(
+        self,
+        client: GrpcClient,
+        request: ServerStreamingGrpcRequest[Any, M] | BidiStreamingGrpcRequest[Any, M],
+        on_message: OnMessage | None = None,
+    ) -> Finished[M]:
+        """Iterate the stream to its end inside ``with`` / ``async with``, as users would."""
+        kept: list[M] = []
+        if self._loop is None:
+            with client.stream(request) as stream:
+                for message in stream:
+                    kept.append(message)
+                    if on_message is not None:
+                        on_message(stream, message)
+            return Finished(kept, stream)
+
+        async def consume() -> AsyncGrpcStream[M]:
+            async with client.stream_async(request) as stream:
+                async for message in stream:
+                    kept.append(message)
+                    if on_message is not None:
+                        on_message(stream, message)
+            return stream
+
+        return Finished(kept, self.run(consume()))
+
+    def call(
+        self,
+        client: GrpcClient,
+        request: GrpcRequest[Any, M] | ClientStreamingGrpcRequest[Any, M],
+    ) -> GrpcResponse[M]:
+        if self._loop is None:
+            return client.call(request)
+        return self.run(client.call_async(request))
+
+    def messages(
+        self,
+        items: Iterable[M],
+        *,
+        delay: float = 0.0,
+        after_each: Callable[[int], None] | None = None,
+        produced: list[int] | None = None,
+    ) -> Iterable[M]:
+        """Outgoing messages in the mode's natural form: a generator, or an async generator.
+
+        ``delay`` paces them; ``after_each(n)`` runs once the n-th was handed
+        over; ``produced`` (a one-element list) counts how many were pulled.
+        Async mode returns an async generator typed as the iterable the
+        generated constructors also accept.
+        """
+        counter = produced if produced is not None else [0]
+        if self._loop is None:
+            return _paced(items, delay, after_each, counter)
+        return _apaced(items, delay, after_each, counter)  # type: ignore[return-value]
+
+
+def _paced(
+    items: Iterable[M], delay: float, after_each: Callable[[int], None] | None, counter: list[int]
+) -> Iterator[M]:
+    for item in items:
+        if delay:
+            time.sleep(delay)
+        counter[0] += 1
+        yield item
+        if after_each is not None:
+            after_each(counter[0])
+
+
+async def _apaced(
+    items: Iterable[M], delay: float, after_each: Callable[[int], None] | None, counter: list[int]
+) -> AsyncIterator[M]:
+    for item in items:
+        if delay:
+            await asyncio.sleep(delay)
+        counter[0] += 1
+        yield item
+        if after_each is not None:
+            after_each(counter[0])
+
+
+@pytest.fixture(params=["sync", "async"])
+def drive(request: pytest.FixtureRequest) -> Iterator[Driver]:
+    """A :class:`Driver` in each mode; the async one owns an event loop in a background thread."""
+    if request.param == "sync":
+        yield Driver("sync", None)
+        return
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield Driver("async", loop)
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+@pytest.fixture
+def client(chat_target: str, drive: Driver) -> Iterator[GrpcClient]:
+    """A client of the ChatService, closed before the driver's loop stops."""
+    grpc_client = GrpcClient(chat_target, timeout=20)
+    try:
+        yield grpc_client
+    finally:
+        if drive.is_async:
+            drive.run(grpc_client.aclose())
+        else:
+            grpc_client.close()
