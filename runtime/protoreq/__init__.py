@@ -5,6 +5,15 @@ from protoreq._version import __version__
 from protoreq.channel import ChannelSettings
 from protoreq.client import DEFAULT_RETRY, DEFAULT_TIMEOUT, GrpcClient
 from protoreq.context import RequestContext
+from protoreq.credentials import TlsConfig, token_call_credentials
+from protoreq.discovery import (
+    ClientOptions,
+    EnvServiceRegistry,
+    ServiceDiscoveryGrpcClient,
+    ServiceRegistry,
+    StaticServiceRegistry,
+    UnknownServiceError,
+)
 from protoreq.errors import (
     ClientClosedError,
     GrpcStatusError,
@@ -24,11 +33,18 @@ from protoreq.request import (
     ServerStreamingGrpcRequest,
 )
 from protoreq.response import GrpcResponse
-from protoreq.retry import NO_RETRY, RetryPolicy
+from protoreq.retry import (
+    DEFAULT_RETRY_THROTTLE,
+    NO_RETRY,
+    RetryBudget,
+    RetryPolicy,
+    RetryThrottle,
+)
 from protoreq.streaming import AsyncGrpcStream, GrpcStream, StreamNotFinishedError
 
 __all__ = [
     "DEFAULT_RETRY",
+    "DEFAULT_RETRY_THROTTLE",
     "DEFAULT_TIMEOUT",
     "NO_RETRY",
     "USE_CLIENT_DEFAULT",
@@ -38,7 +54,9 @@ __all__ = [
     "Cardinality",
     "ChannelSettings",
     "ClientClosedError",
+    "ClientOptions",
     "ClientStreamingGrpcRequest",
+    "EnvServiceRegistry",
     "GrpcClient",
     "GrpcRequest",
     "GrpcResponse",
@@ -51,11 +69,19 @@ __all__ = [
     "Metadata",
     "ProtoreqError",
     "RequestContext",
+    "RetryBudget",
     "RetryPolicy",
+    "RetryThrottle",
     "RpcMethod",
     "ServerStreamingGrpcRequest",
+    "ServiceDiscoveryGrpcClient",
+    "ServiceRegistry",
+    "StaticServiceRegistry",
     "StreamNotFinishedError",
+    "TlsConfig",
     "UnknownMethodError",
+    "UnknownServiceError",
     "UseClientDefault",
     "__version__",
+    "token_call_credentials",
 ]
