@@ -20,14 +20,29 @@ from typing import Any, TypeVar, overload
 import grpc
 from google.protobuf.message import Message
 
+from protoreq._stream_outgoing import OutgoingMessages, async_source, sync_source
 from protoreq.client import DEFAULT_TIMEOUT, GrpcClient
-from protoreq.errors import ClientClosedError, InvalidRequestError, ProtoreqError
+from protoreq.errors import ClientClosedError, ProtoreqError
 from protoreq.invocation import CallDefaults, PreparedCall, prepare
 from protoreq.metadata import Metadata, MetadataValue
-from protoreq.request import AnyRequest, ClientStreamingGrpcRequest, GrpcRequest
+from protoreq.request import (
+    AnyRequest,
+    BidiStreamingGrpcRequest,
+    ClientStreamingGrpcRequest,
+    GrpcRequest,
+    ServerStreamingGrpcRequest,
+)
 from protoreq.response import GrpcResponse
 from protoreq.status import LocalRpcError
+from protoreq.streaming import AsyncGrpcStream, GrpcStream
 from protoreq.testing.failure import Failure, ScriptedRpcError
+from protoreq.testing.fake_streams import (
+    ended_stream,
+    ended_stream_async,
+    outgoing_source,
+    scripted_stream,
+    scripted_stream_async,
+)
 from protoreq.testing.records import SentCall
 from protoreq.testing.request_class import (
     BidiStreamingRequestClass,
@@ -239,15 +254,11 @@ class FakeGrpcClient(GrpcClient):
         prepared = self._prepare(request, streaming_response=False)
         if isinstance(prepared, GrpcResponse):
             return prepared
+        source = None if prepared.message is not None else sync_source(prepared)
         sent = self._record(prepared)
-        if isinstance(request, ClientStreamingGrpcRequest):
-            outgoing = request.messages()
-            if not isinstance(outgoing, Iterable):
-                raise InvalidRequestError(
-                    f"{type(request).__name__}.messages() is an async iterable: "
-                    "send it with call_async()"
-                )
-            sent.messages.extend(outgoing)
+        if source is not None:
+            outgoing = OutgoingMessages(prepared)
+            sent.messages.extend(outgoing.accept(message) for message in source)
         return self._answer_single(prepared, sent)
 
     async def call_async(
@@ -256,15 +267,42 @@ class FakeGrpcClient(GrpcClient):
         prepared = self._prepare(request, streaming_response=False)
         if isinstance(prepared, GrpcResponse):
             return prepared
+        source = None if prepared.message is not None else async_source(prepared)
         sent = self._record(prepared)
         await asyncio.sleep(0)  # a real call yields to the loop; so does the fake
-        if isinstance(request, ClientStreamingGrpcRequest):
-            outgoing = request.messages()
-            if isinstance(outgoing, AsyncIterable):
-                sent.messages.extend([message async for message in outgoing])
+        if source is not None:
+            outgoing = OutgoingMessages(prepared)
+            if isinstance(source, AsyncIterable):
+                sent.messages.extend([outgoing.accept(message) async for message in source])
             else:
-                sent.messages.extend(outgoing)
+                sent.messages.extend(outgoing.accept(message) for message in source)
         return self._answer_single(prepared, sent)
+
+    def stream(
+        self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
+    ) -> GrpcStream[RespT]:
+        prepared = self._prepare(request, streaming_response=True)
+        if isinstance(prepared, GrpcResponse):
+            return ended_stream(prepared)
+        source = outgoing_source(prepared, asynchronous=False)
+        sent = self._record(prepared)
+        script = self._find(prepared)
+        if isinstance(script, GrpcResponse):
+            return ended_stream(script)
+        return scripted_stream(prepared, script, sent, source)
+
+    def stream_async(
+        self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
+    ) -> AsyncGrpcStream[RespT]:
+        prepared = self._prepare(request, streaming_response=True)
+        if isinstance(prepared, GrpcResponse):
+            return ended_stream_async(prepared)
+        source = outgoing_source(prepared, asynchronous=True)
+        sent = self._record(prepared)
+        script = self._find(prepared)
+        if isinstance(script, GrpcResponse):
+            return ended_stream_async(script)
+        return scripted_stream_async(prepared, script, sent, source)
 
     def _prepare(
         self, request: object, *, streaming_response: bool
