@@ -293,3 +293,29 @@ def test_the_fake_is_a_grpc_client() -> None:
     fake = FakeGrpcClient()
     assert isinstance(fake, GrpcClient)
     assert repr(fake) == "FakeGrpcClient(strict=False, 0 calls, scripted: nothing, open)"
+
+
+INHERITED_ON_PURPOSE = {
+    "__enter__",
+    "__exit__",
+    "__aenter__",
+    "__aexit__",
+    "target",
+    "retry_budget",
+}
+"""GrpcClient members the fake may inherit: they do no I/O (the context managers call the
+fake's own close/aclose). Anything else public must be overridden, or the fake could reach
+a network through a method added to GrpcClient later; this test then names it."""
+
+
+def test_every_public_grpc_client_method_is_overridden_or_harmless() -> None:
+    public = {
+        name
+        for name in dir(GrpcClient)
+        if not name.startswith("_") or name in {"__enter__", "__exit__", "__aenter__", "__aexit__"}
+    }
+    inherited = {name for name in public if name not in vars(FakeGrpcClient)}
+    assert inherited <= INHERITED_ON_PURPOSE, (
+        f"GrpcClient gained {sorted(inherited - INHERITED_ON_PURPOSE)}: "
+        "override it in FakeGrpcClient (or add it here if it does no I/O)"
+    )

@@ -142,16 +142,7 @@ def test_runs_beside_real_servicers_and_needs_a_running_block_for_target() -> No
     assert repr(fake) == "FakeGrpcServer(not running, 1 calls, scripted: /user.UserService/GetUser)"
 
 
-# -- streams, through grpcio's own channel (the fake server does not care who calls) -----------
-
-
-def _call(target: str, kind: str, path: str, response_type: type[Any]) -> Any:
-    channel = grpc.insecure_channel(target)
-    return channel, getattr(channel, kind)(
-        path,
-        request_serializer=lambda message: message.SerializeToString(),
-        response_deserializer=response_type.FromString,
-    )
+# -- streams, through the real client ----------------------------------------------------------
 
 
 def chat(*texts: str) -> list[chat_pb2.ChatMessage]:
@@ -159,33 +150,37 @@ def chat(*texts: str) -> list[chat_pb2.ChatMessage]:
 
 
 def test_server_streaming_answers_a_list_then_ends_on_a_failure() -> None:
-    with FakeGrpcServer() as server:
+    with FakeGrpcServer() as server, GrpcClient(server.target) as client:
         server.respond(
-            Subscribe, [*chat("a", "b"), Failure(grpc.StatusCode.UNAVAILABLE, "room closed")]
+            Subscribe,
+            [*chat("a", "b"), Failure(grpc.StatusCode.UNAVAILABLE, "room closed")],
+            initial_metadata={"x-room": "r"},
         )
-        channel, subscribe = _call(
-            server.target, "unary_stream", "/chat.ChatService/Subscribe", chat_pb2.ChatMessage
-        )
-        with channel:
-            call = subscribe(chat_pb2.SubscribeRequest(room="r"), timeout=5)
-            received = []
-            with pytest.raises(grpc.RpcError):
-                received.extend(call)
+        stream = client.stream(Subscribe("r"))
+        received = list(stream)
     assert received == chat("a", "b")
-    assert call.code() is grpc.StatusCode.UNAVAILABLE
-    assert call.details() == "room closed"
-    assert server.messages_of(Subscribe) == [chat_pb2.SubscribeRequest(room="r")]
+    assert stream.status_code() is grpc.StatusCode.UNAVAILABLE
+    assert stream.details() == "room closed"
+    assert stream.initial_metadata()["x-room"] == "r"
+    assert server.messages_of(Subscribe) == [chat_pb2.SubscribeRequest(room="r", count=3)]
+
+
+async def test_server_streaming_to_an_async_client(fake_grpc_server: FakeGrpcServer) -> None:
+    fake_grpc_server.respond(
+        Subscribe, lambda message: [chat_pb2.ChatMessage(text=message.room)] * message.count
+    )
+    async with GrpcClient(fake_grpc_server.target) as client:
+        stream = client.stream_async(Subscribe("hall", count=2))
+        received = [message.text async for message in stream]
+    assert received == ["hall", "hall"]
+    assert stream.is_success()
 
 
 def test_client_streaming_callable_receives_the_list_of_messages() -> None:
-    with FakeGrpcServer() as server:
+    with FakeGrpcServer() as server, GrpcClient(server.target) as client:
         server.respond(Upload, lambda messages: chat_pb2.UploadSummary(count=len(messages)))
-        channel, upload = _call(
-            server.target, "stream_unary", "/chat.ChatService/Upload", chat_pb2.UploadSummary
-        )
-        with channel:
-            summary = upload(iter(chat("a", "b", "c")), timeout=5)
-    assert summary.count == 3
+        response = client.call(Upload(iter(chat("a", "b", "c"))))
+    assert response.message().count == 3
     assert server.messages_of(Upload) == chat("a", "b", "c")
 
 
@@ -194,15 +189,19 @@ def test_bidi_callable_answers_as_messages_arrive() -> None:
         for message in messages:
             yield chat_pb2.ChatMessage(seq=message.seq, text=message.text.upper())
 
-    with FakeGrpcServer() as server:
+    with FakeGrpcServer() as server, GrpcClient(server.target) as client:
         server.respond(Converse, echo)
-        channel, converse = _call(
-            server.target, "stream_stream", "/chat.ChatService/Converse", chat_pb2.ChatMessage
-        )
-        with channel:
-            answers = list(converse(iter(chat("hi", "there")), timeout=5))
+        answers = list(client.stream(Converse(iter(chat("hi", "there")))))
     assert answers == [
         chat_pb2.ChatMessage(seq=1, text="HI"),
         chat_pb2.ChatMessage(seq=2, text="THERE"),
     ]
     assert server.messages_of(Converse) == chat("hi", "there")
+
+
+def test_bidi_fixed_answer_reads_every_message_first() -> None:
+    with FakeGrpcServer() as server, GrpcClient(server.target) as client:
+        server.respond(Converse, chat("done"))
+        answers = list(client.stream(Converse(chat("a", "b"))))
+    assert answers == chat("done")
+    assert server.messages_of(Converse) == chat("a", "b")
