@@ -38,9 +38,15 @@ from protoreq.channel import ChannelOption
 from protoreq.client import GrpcClient
 from protoreq.credentials import TlsConfig
 from protoreq.errors import ClientClosedError, ProtoreqError
-from protoreq.request import ClientStreamingGrpcRequest, GrpcRequest
+from protoreq.request import (
+    BidiStreamingGrpcRequest,
+    ClientStreamingGrpcRequest,
+    GrpcRequest,
+    ServerStreamingGrpcRequest,
+)
 from protoreq.response import GrpcResponse
 from protoreq.retry import RetryPolicy, RetryThrottle
+from protoreq.streaming import AsyncGrpcStream, GrpcStream
 
 RespT = TypeVar("RespT", bound=Message)
 
@@ -241,6 +247,17 @@ class ServiceDiscoveryGrpcClient:
         self, request: GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]
     ) -> GrpcResponse[RespT]:
         return await self.get_client(request.service_name()).call_async(request)
+
+    def stream(
+        self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
+    ) -> GrpcStream[RespT]:
+        """Start a streaming call at the request's service's target (see ``GrpcClient.stream``)."""
+        return self.get_client(request.service_name()).stream(request)
+
+    def stream_async(
+        self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
+    ) -> AsyncGrpcStream[RespT]:
+        return self.get_client(request.service_name()).stream_async(request)
 
     def call_service(
         self,

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import grpc
 
-from protoreq import USE_CLIENT_DEFAULT, BaseGrpcRequest, RetryPolicy, UseClientDefault
-from protos import catalog_pb2, user_pb2
+from protoreq import (
+    USE_CLIENT_DEFAULT,
+    BaseGrpcRequest,
+    RetryPolicy,
+    ServerStreamingGrpcRequest,
+    UseClientDefault,
+)
+from protos import catalog_pb2, chat_pb2, user_pb2
 
 
 class GetUser(BaseGrpcRequest[user_pb2.GetUserRequest, user_pb2.User]):
@@ -80,3 +86,18 @@ class GetProduct(BaseGrpcRequest[catalog_pb2.GetProductRequest, catalog_pb2.Prod
 
     def message(self) -> catalog_pb2.GetProductRequest:
         return catalog_pb2.GetProductRequest(product_id=self.product_id)
+
+
+class Subscribe(ServerStreamingGrpcRequest[chat_pb2.SubscribeRequest, chat_pb2.ChatMessage]):
+    def __init__(self, count: int) -> None:
+        super().__init__()
+        self.count = count
+
+    def service_name(self) -> str:
+        return "chat.ChatService"
+
+    def method_name(self) -> str:
+        return "Subscribe"
+
+    def message(self) -> chat_pb2.SubscribeRequest:
+        return chat_pb2.SubscribeRequest(room="lobby", count=self.count)

@@ -15,8 +15,9 @@ from protoreq import (
     StaticServiceRegistry,
     UnknownServiceError,
 )
+from protos import chat_pb2
 from tests.resilience.faults import Fault, FaultyUserService, serve_on
-from tests.resilience.requests import GetProduct, GetUser
+from tests.resilience.requests import GetProduct, GetUser, Subscribe
 from tests.runtime.conftest import Send
 from tests.support.call_log import CallLog
 from tests.support.servers import example_services, serve
@@ -199,3 +200,39 @@ def test_registry_validation() -> None:
     with pytest.raises(TypeError, match="discover"):
         ServiceDiscoveryGrpcClient(object())  # type: ignore[arg-type]
     assert "user.UserService" in repr(StaticServiceRegistry({"user.UserService": "a:1"}))
+
+
+def _chat_handlers() -> list[grpc.GenericRpcHandler]:
+    def subscribe(
+        request: chat_pb2.SubscribeRequest, context: grpc.ServicerContext
+    ) -> Iterator[chat_pb2.ChatMessage]:
+        for seq in range(1, request.count + 1):
+            yield chat_pb2.ChatMessage(seq=seq, text=request.room)
+
+    return [
+        grpc.method_handlers_generic_handler(
+            "chat.ChatService",
+            {
+                "Subscribe": grpc.unary_stream_rpc_method_handler(
+                    subscribe,
+                    request_deserializer=chat_pb2.SubscribeRequest.FromString,
+                    response_serializer=chat_pb2.ChatMessage.SerializeToString,
+                )
+            },
+        )
+    ]
+
+
+async def test_streams_are_routed_too(user_target: str) -> None:
+    with serve_on(_chat_handlers()) as port:
+        registry = StaticServiceRegistry(
+            {"user.UserService": user_target, "chat.ChatService": f"127.0.0.1:{port}"}
+        )
+        async with ServiceDiscoveryGrpcClient(registry) as discovery:
+            stream = discovery.stream(Subscribe(3))
+            seqs = [message.seq for message in stream]
+            texts = [message.text async for message in discovery.stream_async(Subscribe(2))]
+
+    assert seqs == [1, 2, 3]
+    assert stream.is_success()
+    assert texts == ["lobby", "lobby"]
