@@ -108,6 +108,14 @@ class GrpcClient:
     ``target`` is anything grpcio resolves: ``host:port``, ``dns:///host:port``,
     ``ipv4:10.0.0.1:50051,10.0.0.2:50051`` (spread with ``load_balancing=
     "round_robin"``), ``unix:/path``, or ``xds:///name`` with a control plane.
+
+    Resilience and security keywords (see :mod:`protoreq.retry`,
+    :mod:`protoreq.credentials`): ``retry`` is the default policy for RPCs the
+    proto marks idempotent; ``retry_throttle`` the gRFC A6 budget shared by this
+    client's sync and async calls (``None``: unlimited); ``tls`` a
+    :class:`TlsConfig` (or raw ``credentials``); ``call_credentials`` per-call
+    credentials such as :func:`token_call_credentials`; ``compression`` the
+    default for every call, which a request's ``compression()`` can override.
     """
 
     def __init__(

@@ -94,7 +94,8 @@ def test_wrong_server_name_is_a_status(send: Send, pki: Pki, tls_target: str) ->
         response = send(client, GetUser(timeout=5))
 
     assert response.status_code() is grpc.StatusCode.UNAVAILABLE
-    assert response.details()
+    assert "Hostname Verification Check failed" in response.details()
+    assert "check the target or TlsConfig.server_name_override" in response.details()
 
 
 def test_plaintext_client_to_tls_server_is_a_status(send: Send, tls_target: str) -> None:
