@@ -71,3 +71,11 @@ def test_fixtures_in_a_project_without_conftest(tmp_path: Path) -> None:
 def test_fixture_types(fake_grpc_client: FakeGrpcClient, fake_grpc_server: FakeGrpcServer) -> None:
     assert isinstance(fake_grpc_client, GrpcClient)
     assert fake_grpc_server.target.startswith("127.0.0.1:")
+
+
+def test_import_protoreq_leaves_the_testing_package_alone() -> None:
+    code = "import sys, protoreq; print(any(m.startswith('protoreq.testing') for m in sys.modules))"
+    result = subprocess.run(
+        [sys.executable, "-c", code], check=True, capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.strip() == "False"

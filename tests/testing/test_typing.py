@@ -80,7 +80,8 @@ def test_mypy_rejects_wrongly_typed_scripts(
 ) -> None:
     expected = _expected_errors(NEGATIVE)
     assert len(expected) >= 10
-    cache = pytestconfig.cache.mkdir("protoreq-negative-mypy") if pytestconfig.cache else tmp_path
+    cache_provider = getattr(pytestconfig, "cache", None)  # absent with -p no:cacheprovider
+    cache = cache_provider.mkdir("protoreq-negative-mypy") if cache_provider else tmp_path
     result = subprocess.run(
         [sys.executable, "-m", "mypy", "--cache-dir", str(cache), str(NEGATIVE)],
         check=False,

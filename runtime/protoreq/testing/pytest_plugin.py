@@ -1,31 +1,27 @@
 """pytest fixtures for code that talks gRPC through protoreq.
 
 Registered through the ``pytest11`` entry point, so installing protoreq is
-enough: no ``conftest.py`` import or ``pytest_plugins`` line. grpcio is
-imported only when a fixture is used, so projects that never use them do not
-pay for it at collection.
+enough: no ``conftest.py`` import or ``pytest_plugins`` line. (Loading it
+imports protoreq, hence grpcio; ``-p no:protoreq`` turns it off.)
 
-* ``fake_grpc_client`` — a :class:`~protoreq.testing.FakeGrpcClient`;
+* ``fake_grpc_client`` — a :class:`~protoreq.testing.FakeGrpcClient`, closed after the test;
 * ``fake_grpc_server`` — a running :class:`~protoreq.testing.FakeGrpcServer`
   (``fake_grpc_server.target`` for a real ``GrpcClient``);
 * ``grpc_server`` — ``grpc_server(*services) -> target``: real servicers on
-  ``127.0.0.1``, stopped after the test.
+  ``127.0.0.1`` (see :func:`~protoreq.testing.serve`), stopped after the test.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack
-from typing import TYPE_CHECKING
 
+import grpc
 import pytest
 
-if TYPE_CHECKING:
-    import grpc
-
-    from protoreq.testing.fake import FakeGrpcClient
-    from protoreq.testing.scripted import FakeGrpcServer
-    from protoreq.testing.server import ServerOption, Service
+from protoreq.testing.fake import FakeGrpcClient
+from protoreq.testing.scripted import FakeGrpcServer
+from protoreq.testing.server import ServerOption, Service, serve
 
 
 class GrpcServerFactory:
@@ -42,8 +38,6 @@ class GrpcServerFactory:
         credentials: grpc.ServerCredentials | None = None,
     ) -> str:
         """Run ``services`` (see :func:`protoreq.testing.serve`); return ``127.0.0.1:<port>``."""
-        from protoreq.testing.server import serve  # noqa: PLC0415  # grpcio only when used
-
         return self._stack.enter_context(
             serve(*services, max_workers=max_workers, options=options, credentials=credentials)
         )
@@ -59,8 +53,6 @@ def grpc_server() -> Iterator[GrpcServerFactory]:
 @pytest.fixture
 def fake_grpc_client() -> Iterator[FakeGrpcClient]:
     """A fresh :class:`~protoreq.testing.FakeGrpcClient` (not strict)."""
-    from protoreq.testing.fake import FakeGrpcClient  # noqa: PLC0415
-
     fake = FakeGrpcClient()
     try:
         yield fake
@@ -71,7 +63,5 @@ def fake_grpc_client() -> Iterator[FakeGrpcClient]:
 @pytest.fixture
 def fake_grpc_server() -> Iterator[FakeGrpcServer]:
     """A :class:`~protoreq.testing.FakeGrpcServer` running on ``fake_grpc_server.target``."""
-    from protoreq.testing.scripted import FakeGrpcServer  # noqa: PLC0415
-
     with FakeGrpcServer() as server:
         yield server
