@@ -35,7 +35,7 @@ class ChatProgress:
 
     produced: int = 0
     consumed: int = 0
-    trace_ids: list[str] = field(default_factory=list)
+    metadata: list[dict[str, str | bytes]] = field(default_factory=list)
     time_remaining: list[float | None] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -43,10 +43,14 @@ class ChatProgress:
         with self.lock:
             self.produced = 0
             self.consumed = 0
-            metadata = dict(context.invocation_metadata())
-            trace_id = metadata.get("x-trace-id", "")
-            self.trace_ids.append(trace_id if isinstance(trace_id, str) else "")
+            self.metadata.append(dict(context.invocation_metadata()))
             self.time_remaining.append(context.time_remaining())
+
+    @property
+    def trace_ids(self) -> list[str | bytes | None]:
+        """The ``x-trace-id`` each call arrived with, in order."""
+        with self.lock:
+            return [metadata.get("x-trace-id") for metadata in self.metadata]
 
 
 @dataclass(frozen=True)
@@ -87,7 +91,9 @@ class ChatService:
     def __init__(self, progress: ChatProgress | None = None) -> None:
         self.progress = progress or ChatProgress()
 
-    def send(self, request: chat_pb2.ChatMessage, context: grpc.ServicerContext) -> chat_pb2.ChatMessage:
+    def send(
+        self, request: chat_pb2.ChatMessage, context: grpc.ServicerContext
+    ) -> chat_pb2.ChatMessage:
         self.progress.start(context)
         told = _Instructions.of(context)
         told.check(context, 0)

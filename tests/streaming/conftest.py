@@ -10,7 +10,10 @@ finished stream, whose status methods are the same in both modes.
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
@@ -34,6 +37,7 @@ from protoreq import (
     ServerStreamingGrpcRequest,
 )
 from tests.streaming.generated import generate_chat_requests
+from tests.support.protos import REPO_ROOT
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Message)
@@ -63,6 +67,13 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         shutil.rmtree(_generated_dir, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def generated_protos() -> Path:
+    """The folder holding ``protos/chat_protoreq.py`` (see :func:`pytest_configure`)."""
+    assert _generated_dir is not None
+    return _generated_dir
+
+
 @pytest.fixture
 def progress() -> Any:
     from tests.streaming.chat_service import ChatProgress  # noqa: PLC0415  # needs protos
@@ -78,6 +89,58 @@ def chat_target(progress: Any) -> Iterator[str]:
 
     with serve(ChatService(progress).handler()) as address:
         yield address
+
+
+class ChatProcess:
+    """``tests.streaming.chat_server`` in a process of its own: a server that can be SIGKILLed.
+
+    Also the fastest server for long streams: on two cores, client and server
+    in separate processes do not take turns on one GIL.
+    """
+
+    def __init__(self, compiled_protos: Path) -> None:
+        path = os.pathsep.join([str(REPO_ROOT), str(compiled_protos)])
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.streaming.chat_server"],
+            cwd=REPO_ROOT,
+            env={**os.environ, "PYTHONPATH": path},
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        port = self.process.stdout.readline().strip()  # the server prints it once it listens
+        if not port.isdigit():
+            self.kill()
+            raise RuntimeError(f"chat server process did not start (printed {port!r})")
+        self.target = f"127.0.0.1:{port}"
+
+    def kill(self) -> None:
+        """SIGKILL: no goodbye to the client, exactly like a crashed or OOM-killed server."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+        if self.process.stdout is not None:
+            self.process.stdout.close()
+
+
+@pytest.fixture
+def chat_process(compiled_protos: Path) -> Iterator[ChatProcess]:
+    """A fresh server process per test (it starts in a fraction of a second)."""
+    process = ChatProcess(compiled_protos)
+    try:
+        yield process
+    finally:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def fast_chat_target(compiled_protos: Path) -> Iterator[str]:
+    """One server process for the whole session, for the 10,000-message streams."""
+    process = ChatProcess(compiled_protos)
+    try:
+        yield process.target
+    finally:
+        process.kill()
 
 
 @dataclass
