@@ -156,14 +156,18 @@ def test_the_latest_script_wins() -> None:
     assert fake.call(GetUser("1")).status_code() is grpc.StatusCode.UNAVAILABLE
 
 
-def test_a_wrong_answer_type_slipped_past_mypy_is_reported_at_the_call() -> None:
+def test_a_wrong_answer_type_slipped_past_mypy_is_reported_when_scripted() -> None:
     fake = FakeGrpcClient()
-    fake.respond(GetUser, cast(Any, my_pb2.MyResponse()))
-    with pytest.raises(ScriptError, match=r"is a my.MyResponse, but .*GetUser answers user.User"):
-        fake.call(GetUser("1"))
-
-    fake.respond(GetUser, cast(Any, [JOHN]))
+    with pytest.raises(ScriptError, match=r"is a my\.MyResponse, but .*GetUser answers user\.User"):
+        fake.respond(GetUser, cast(Any, my_pb2.MyResponse()))
     with pytest.raises(ScriptError, match=r"answers one user\.User"):
+        fake.respond("/user.UserService/GetUser", [JOHN])
+
+
+def test_a_callable_answering_the_wrong_type_is_reported_at_the_call() -> None:
+    fake = FakeGrpcClient()
+    fake.respond(GetUser, cast(Any, lambda request: my_pb2.MyResponse()))
+    with pytest.raises(ScriptError, match=r"is a my\.MyResponse, but .*GetUser answers user\.User"):
         fake.call(GetUser("1"))
 
 

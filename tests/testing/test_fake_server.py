@@ -10,7 +10,7 @@ import pytest
 from google.rpc import error_details_pb2
 
 from protoreq import BaseGrpcRequest, GrpcClient
-from protoreq.testing import Failure, FakeGrpcServer, serve
+from protoreq.testing import Failure, FakeGrpcServer, ScriptError, serve
 from protos import chat_pb2, my_pb2, user_pb2
 from tests.testing.requests import Converse, CreateUser, GetUser, Subscribe, Upload
 
@@ -103,9 +103,11 @@ def test_unknown_services_are_unimplemented_by_grpc_itself(
     assert fake_grpc_server.calls[0].method.path == "/my.Service/MyMethod"
 
 
-def test_a_wrong_answer_type_ends_the_call_with_internal_and_the_reason() -> None:
+def test_a_wrong_answer_type_is_reported_when_scripted_or_ends_the_call_with_internal() -> None:
     with FakeGrpcServer() as server, GrpcClient(server.target) as client:
-        server.respond(GetUser, cast(Any, my_pb2.MyResponse()))
+        with pytest.raises(ScriptError, match=r"is a my\.MyResponse, but"):
+            server.respond(GetUser, cast(Any, my_pb2.MyResponse()))
+        server.respond(GetUser, cast(Any, lambda message: my_pb2.MyResponse()))
         response = client.call(GetUser("1"))
     assert response.status_code() is grpc.StatusCode.INTERNAL
     assert "is a my.MyResponse, but /user.UserService/GetUser answers user.User" in (

@@ -256,15 +256,16 @@ def test_stream_misuse_is_caught_as_by_a_real_client() -> None:
         fake.stream(cast(Any, GetUser("1")))
 
 
-def test_a_wrong_stream_item_slipped_past_mypy_is_reported() -> None:
+def test_a_wrong_stream_slipped_past_mypy_is_reported() -> None:
     fake = FakeGrpcClient()
-    fake.respond(Subscribe, cast(Any, [user_pb2.User()]))
-    with pytest.raises(
-        ScriptError, match=r"is a user\.User, but /chat\.ChatService/Subscribe answers"
-    ):
-        list(fake.stream(Subscribe("lobby")))
-    fake.respond(Subscribe, cast(Any, chat_pb2.ChatMessage()))
+    wrong_item = r"is a user\.User, but /chat\.ChatService/Subscribe answers"
+    with pytest.raises(ScriptError, match=wrong_item):
+        fake.respond(Subscribe, cast(Any, [user_pb2.User()]))
     with pytest.raises(ScriptError, match="answers a stream"):
+        fake.respond(Subscribe, cast(Any, chat_pb2.ChatMessage()))
+
+    fake.respond(Subscribe, cast(Any, lambda request: (user_pb2.User() for _ in range(2))))
+    with pytest.raises(ScriptError, match=wrong_item):
         list(fake.stream(Subscribe("lobby")))
 
 

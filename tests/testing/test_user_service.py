@@ -49,7 +49,7 @@ class TestUserServiceWithFakeClient:
         assert sent.metadata["authorization"] == "Bearer <token>"
         assert sent.metadata["x-client-version"] == "1.0"
         assert "x-trace-id" in sent.metadata
-        assert sent.timeout == 30.0
+        assert sent.timeout == pytest.approx(30.0)
 
     def test_get_user_not_found(self, fake_grpc_client: FakeGrpcClient) -> None:
         fake_grpc_client.fail(GetUserGrpcRequest, grpc.StatusCode.NOT_FOUND, "User not found")

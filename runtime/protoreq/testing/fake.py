@@ -22,9 +22,10 @@ from google.protobuf.message import Message
 
 from protoreq._stream_outgoing import OutgoingMessages, async_source, sync_source
 from protoreq.client import DEFAULT_TIMEOUT, GrpcClient
-from protoreq.errors import ClientClosedError, ProtoreqError
+from protoreq.errors import ClientClosedError, ProtoreqError, UnknownMethodError
 from protoreq.invocation import CallDefaults, PreparedCall, prepare
 from protoreq.metadata import Metadata, MetadataValue
+from protoreq.method import RpcMethod
 from protoreq.request import (
     AnyRequest,
     BidiStreamingGrpcRequest,
@@ -51,6 +52,8 @@ from protoreq.testing.request_class import (
     UnaryRequestClass,
     check_path,
     check_request_class,
+    rpc_of_class,
+    rpc_of_path,
 )
 from protoreq.testing.script import Script, ScriptBook, unscripted_details
 
@@ -214,15 +217,14 @@ class FakeGrpcClient(GrpcClient):
     ) -> None:
         if isinstance(request, str):
             path = check_path(request)
-            self._fake.scripts.set_for_path(
-                path, Script.of(answer, path, initial_metadata, trailing_metadata)
-            )
+            script = Script.of(answer, path, initial_metadata, trailing_metadata)
+            _check_if_known(script, lambda: rpc_of_path(path))
+            self._fake.scripts.set_for_path(path, script)
             return
         request_class = check_request_class(request)
-        self._fake.scripts.set_for_class(
-            request_class,
-            Script.of(answer, request_class.__name__, initial_metadata, trailing_metadata),
-        )
+        script = Script.of(answer, request_class.__name__, initial_metadata, trailing_metadata)
+        _check_if_known(script, lambda: rpc_of_class(request_class))
+        self._fake.scripts.set_for_class(request_class, script)
 
     # -- what was sent ----------------------------------------------------------------------
 
@@ -369,3 +371,14 @@ class FakeGrpcClient(GrpcClient):
             f"FakeGrpcClient(strict={self._fake.strict}, {len(self._fake.calls)} calls, "
             f"scripted: {scripted}, {state})"
         )
+
+
+def _check_if_known(script: Script, find_rpc: Callable[[], RpcMethod[Any, Any]]) -> None:
+    """Check a fixed answer now when the RPC can be known without a request; otherwise
+    (a service whose ``_pb2`` is not imported yet, a class that needs its ``__init__``
+    to name its RPC) the check happens at the call."""
+    try:
+        rpc = find_rpc()
+    except (TypeError, UnknownMethodError):
+        return
+    script.check_now(rpc)

@@ -55,6 +55,17 @@ class Script:
             trailing_metadata=outgoing_metadata(trailing_metadata or {}),
         )
 
+    def check_now(self, rpc: RpcMethod[Any, Any]) -> None:
+        """Check a fixed answer against its RPC while scripting, so a mistake points at the
+        ``respond()`` line; callables and generators can only be checked when called."""
+        if callable(self.answer):
+            return
+        if not rpc.cardinality.streams_responses:
+            self.single(rpc)
+        elif isinstance(self.answer, list | tuple | Message | Failure):
+            for _ in self.stream(rpc):
+                pass
+
     def single(self, rpc: RpcMethod[Any, Any], *args: object) -> Message | Failure:
         """The one answer of a unary or client-streaming call."""
         value = self.answer(*args) if callable(self.answer) else self.answer

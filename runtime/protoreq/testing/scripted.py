@@ -38,7 +38,6 @@ from protoreq.testing.request_class import (
     ClientStreamingRequestClass,
     ServerStreamingRequestClass,
     UnaryRequestClass,
-    check_path,
     check_request_class,
     rpc_of_class,
     rpc_of_path,
@@ -180,13 +179,13 @@ class FakeGrpcServer(grpc.GenericRpcHandler):
         trailing_metadata: Mapping[str, MetadataValue] | None,
     ) -> None:
         if isinstance(request, str):
-            path, name = check_path(request), request
+            rpc, name = rpc_of_path(request), request
         else:
             request_class = check_request_class(request)
-            path, name = rpc_of_class(request_class).path, request_class.__name__
-        self._scripts.set_for_path(
-            path, Script.of(answer, name, initial_metadata, trailing_metadata)
-        )
+            rpc, name = rpc_of_class(request_class), request_class.__name__
+        script = Script.of(answer, name, initial_metadata, trailing_metadata)
+        script.check_now(rpc)
+        self._scripts.set_for_path(rpc.path, script)
 
     # -- what was received ------------------------------------------------------------------
 
