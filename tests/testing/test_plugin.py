@@ -46,7 +46,7 @@ def test_fixtures_in_a_project_without_conftest(tmp_path: Path) -> None:
                     channel = grpc.insecure_channel(target)
                     ready = grpc.channel_ready_future(channel)
                     try:
-                        ready.result(timeout=0.5)
+                        ready.result(timeout=0.2)
                         raise AssertionError(f"{target} still serves")
                     except grpc.FutureTimeoutError:
                         pass
