@@ -84,10 +84,10 @@ def test_scripts_added_while_running_apply_at_once(fake_grpc_server: FakeGrpcSer
     assert after.message() == JOHN
 
 
-def test_unknown_services_are_unimplemented_by_grpc_itself(
+def test_any_known_rpc_is_recorded_and_unimplemented_until_scripted(
     fake_grpc_server: FakeGrpcServer,
 ) -> None:
-    class Unknown(BaseGrpcRequest[my_pb2.MyRequest, my_pb2.MyResponse]):
+    class Other(BaseGrpcRequest[my_pb2.MyRequest, my_pb2.MyResponse]):
         def service_name(self) -> str:
             return "my.Service"
 
@@ -98,9 +98,21 @@ def test_unknown_services_are_unimplemented_by_grpc_itself(
             return my_pb2.MyRequest()
 
     with GrpcClient(fake_grpc_server.target) as client:
-        response = client.call(Unknown())
+        response = client.call(Other())
     assert response.status_code() is grpc.StatusCode.UNIMPLEMENTED
+    assert "no answer scripted for MyMethod (/my.Service/MyMethod)" in response.details()
     assert fake_grpc_server.calls[0].method.path == "/my.Service/MyMethod"
+
+
+def test_services_unknown_to_the_descriptor_pool_are_left_to_grpc(
+    fake_grpc_server: FakeGrpcServer,
+) -> None:
+    with grpc.insecure_channel(fake_grpc_server.target) as channel:
+        nothing: Any = channel.unary_unary("/nowhere.Service/Nothing")
+        with pytest.raises(grpc.RpcError) as failed:
+            nothing(b"", timeout=5)
+    assert failed.value.code() is grpc.StatusCode.UNIMPLEMENTED
+    assert fake_grpc_server.calls == []
 
 
 def test_a_wrong_answer_type_is_reported_when_scripted_or_ends_the_call_with_internal() -> None:
