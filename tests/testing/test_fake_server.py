@@ -146,13 +146,30 @@ def test_a_request_class_that_needs_its_init_to_name_its_rpc() -> None:
         FakeGrpcServer().respond(Configured, JOHN)
 
 
-def test_runs_beside_real_servicers_and_needs_a_running_block_for_target() -> None:
+def test_runs_after_real_handlers_and_needs_a_running_block_for_target() -> None:
+    def create_user(
+        request: user_pb2.CreateUserRequest, context: grpc.ServicerContext
+    ) -> user_pb2.User:
+        return user_pb2.User(id="real", name=request.name)
+
+    real = grpc.method_handlers_generic_handler(
+        "user.UserService",
+        {
+            "CreateUser": grpc.unary_unary_rpc_method_handler(
+                create_user,
+                request_deserializer=user_pb2.CreateUserRequest.FromString,
+                response_serializer=user_pb2.User.SerializeToString,
+            )
+        },
+    )
     fake = FakeGrpcServer()
     fake.respond(GetUser, JOHN)
     with pytest.raises(RuntimeError, match="not running"):
         _ = fake.target
-    with serve(fake) as target, GrpcClient(target) as client:
+    with serve(real, fake) as target, GrpcClient(target) as client:
+        assert client.call(CreateUser("Ana", "a@x.org")).message().id == "real"
         assert client.call(GetUser("1")).message() == JOHN
+    assert [call.method.method for call in fake.calls] == ["GetUser"]
     assert repr(fake) == "FakeGrpcServer(not running, 1 calls, scripted: /user.UserService/GetUser)"
 
 

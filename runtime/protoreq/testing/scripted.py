@@ -12,8 +12,11 @@ gets a typed fake server in a few lines without generated servicer bases::
         server.fail(CreateUserGrpcRequest, grpc.StatusCode.ALREADY_EXISTS, "taken")
         client = GrpcClient(server.target)
 
-It is also a ``grpc.GenericRpcHandler``, so ``serve(fake, real_handler)``
-runs it beside real servicers.
+It is also a ``grpc.GenericRpcHandler``, so ``serve(real_handler, fake)``
+runs it beside real servicers. It claims every RPC the descriptor pool knows
+(answering the unscripted ones UNIMPLEMENTED), so list it *after* real generic
+handlers; servicers added with grpc's ``add_XServicer_to_server`` take
+precedence anyway (grpcio looks their registered methods up first).
 """
 
 from __future__ import annotations
