@@ -46,6 +46,7 @@ from protoreq.testing.fake_streams import (
 )
 from protoreq.testing.records import SentCall
 from protoreq.testing.request_class import (
+    AnyRequestClass,
     BidiStreamingRequestClass,
     ClientStreamingRequestClass,
     ServerStreamingRequestClass,
@@ -61,13 +62,6 @@ Req = TypeVar("Req")
 R = TypeVar("R")
 ReqT = TypeVar("ReqT", bound=Message)
 RespT = TypeVar("RespT", bound=Message)
-
-AnyRequestClass = (
-    UnaryRequestClass[Any, Any, Any]
-    | ClientStreamingRequestClass[Any, Any, Any]
-    | ServerStreamingRequestClass[Any, Any, Any]
-    | BidiStreamingRequestClass[Any, Any, Any]
-)
 
 
 class UnscriptedCallError(ProtoreqError, AssertionError):
@@ -181,6 +175,9 @@ class FakeGrpcClient(GrpcClient):
           messages, read as the answers are consumed).
 
         ``initial_metadata`` / ``trailing_metadata`` go with successful answers.
+        A fixed answer is checked against the RPC here when the RPC is known without
+        a request (a :class:`ScriptError` otherwise surfaces at the call). A generator
+        given as a fixed answer plays once; use a list, or a callable, for every call.
         """
         self._script(request, answer, initial_metadata, trailing_metadata)
 

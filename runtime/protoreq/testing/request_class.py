@@ -65,6 +65,15 @@ class BidiStreamingRequestClass(Protocol[Req_co, ReqT, RespT]):
     def __call__(self, *args: Any, **kwargs: Any) -> BidiStreamingGrpcRequest[ReqT, RespT]: ...  # type: ignore[overload-cannot-match]
 
 
+AnyRequestClass = (
+    UnaryRequestClass[Any, Any, Any]
+    | ClientStreamingRequestClass[Any, Any, Any]
+    | ServerStreamingRequestClass[Any, Any, Any]
+    | BidiStreamingRequestClass[Any, Any, Any]
+)
+"""Any request class, for methods whose typing does not depend on the RPC's kind."""
+
+
 def check_request_class(request_class: object) -> type[Any]:
     """``request_class`` if it is a request class; a clear error for anything else."""
     if not (isinstance(request_class, type) and issubclass(request_class, REQUEST_BASES)):

@@ -37,6 +37,7 @@ from protoreq.status import received_metadata
 from protoreq.testing.failure import Failure
 from protoreq.testing.records import ReceivedCall
 from protoreq.testing.request_class import (
+    AnyRequestClass,
     BidiStreamingRequestClass,
     ClientStreamingRequestClass,
     ServerStreamingRequestClass,
@@ -50,13 +51,6 @@ from protoreq.testing.server import serve
 
 ReqT = TypeVar("ReqT", bound=Message)
 RespT = TypeVar("RespT", bound=Message)
-
-AnyRequestClass = (
-    UnaryRequestClass[Any, Any, Any]
-    | ClientStreamingRequestClass[Any, Any, Any]
-    | ServerStreamingRequestClass[Any, Any, Any]
-    | BidiStreamingRequestClass[Any, Any, Any]
-)
 
 
 class _Status(grpc.Status):
