@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 
+from protoreq._stream_aio import FirstStatus
 from protoreq._stream_core import CANCELLED_WITH_TASK, StreamCore, task_is_cancelled
 from protoreq._stream_outgoing import (
     OutgoingMessages,
@@ -22,7 +23,7 @@ from protoreq._stream_outgoing import (
     sync_sender,
     sync_source,
 )
-from protoreq._stream_scripted import ScriptedCall, ScriptedStatus
+from protoreq._stream_scripted import AsyncScriptedCall, KnownStatus, ScriptedCall
 from protoreq.invocation import PreparedCall
 from protoreq.response import GrpcResponse
 from protoreq.status import received_metadata
@@ -33,33 +34,23 @@ CallOptions = dict[str, Any]
 _CANCELLED_UNDER_US = "the call was cancelled on the client side (its client was closed?)"
 
 
+def _ended_core(response: GrpcResponse[Any]) -> StreamCore:
+    core = StreamCore(method_path=response.method_path(), trace_id=response.trace_id())
+    core.settle(response)  # no prepared call: prepare() has logged it already
+    return core
+
+
+_NEVER_READ = KnownStatus(grpc.StatusCode.OK, "", (), ())
+
+
 def ended_stream(response: GrpcResponse[Any]) -> GrpcStream[Any]:
     """A stream that ended before it started: the enclosing deadline was already spent."""
-    core = StreamCore(method_path=response.method_path(), trace_id=response.trace_id())
-    core.settle(response)  # prepare() has logged it
-    return GrpcStream(core, ScriptedCall((), ScriptedStatus(response.status_code(), "", (), ())))
+    return GrpcStream(_ended_core(response), ScriptedCall((), _NEVER_READ))
 
 
 def ended_stream_async(response: GrpcResponse[Any]) -> AsyncGrpcStream[Any]:
-    core = StreamCore(method_path=response.method_path(), trace_id=response.trace_id())
-    core.settle(response)
-    return AsyncGrpcStream(core, _NoCall())
-
-
-class _NoCall:
-    """The call of a stream that never started; it is never read (the stream has ended)."""
-
-    async def read(self) -> object:
-        return grpc.aio.EOF
-
-    async def initial_metadata(self) -> tuple[()]:
-        return ()
-
-    async def trailing_metadata(self) -> tuple[()]:
-        return ()
-
-    def cancel(self) -> bool:
-        return False
+    """:func:`ended_stream` for ``stream_async()``."""
+    return AsyncGrpcStream(_ended_core(response), AsyncScriptedCall((), _NEVER_READ))
 
 
 def open_stream(
@@ -95,9 +86,10 @@ def open_stream_async(
     outgoing = OutgoingMessages(prepared)
     source = async_source(prepared)
     call = multicallable(timeout=prepared.remaining(), metadata=prepared.metadata, **options)
+    first_status = FirstStatus(call)
     outgoing.attach(call.cancel)
     sender = asyncio.get_running_loop().create_task(send_all(call, source, outgoing))
-    return AsyncGrpcStream(StreamCore.for_call(prepared, outgoing), call, sender)
+    return AsyncGrpcStream(StreamCore.for_call(prepared, outgoing), call, sender, first_status)
 
 
 def call_client_streaming(
@@ -143,6 +135,7 @@ async def call_client_streaming_async(
     source = async_source(prepared)
     core = StreamCore.for_call(prepared, outgoing)
     call = multicallable(timeout=prepared.remaining(), metadata=prepared.metadata, **options)
+    first_status = FirstStatus(call)
     outgoing.attach(call.cancel)
     sender = asyncio.get_running_loop().create_task(send_all(call, source, outgoing))
     try:
@@ -150,7 +143,7 @@ async def call_client_streaming_async(
         initial = await call.initial_metadata()
         trailing = await call.trailing_metadata()
     except grpc.RpcError as error:
-        core.finish_error(error)
+        core.finish_error(first_status.correct(error))
     except asyncio.CancelledError:
         if task_is_cancelled():
             core.finish_cancelled(CANCELLED_WITH_TASK)

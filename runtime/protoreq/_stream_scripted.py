@@ -26,8 +26,12 @@ def as_pairs(metadata: MetadataInput | Metadata) -> MetadataPairs:
     return tuple((key, value) for key, value in pairs)
 
 
-class ScriptedStatus(grpc.RpcError):
-    """The final status of a scripted stream, shaped like grpcio's errors for ``status.py``."""
+class KnownStatus(grpc.RpcError):
+    """A final status known in full (a scripted stream's, or one grpc.aio would have lost).
+
+    Shaped like grpcio's errors, so it becomes a response through ``status.py``
+    like any other.
+    """
 
     def __init__(
         self,
@@ -58,7 +62,7 @@ class ScriptedStatus(grpc.RpcError):
 class ScriptedCall(Generic[T]):
     """Plays ``messages`` back lazily (a generator can script pauses), then ends with ``status``."""
 
-    def __init__(self, messages: Iterable[T], status: ScriptedStatus) -> None:
+    def __init__(self, messages: Iterable[T], status: KnownStatus) -> None:
         self._messages: Iterator[T] = iter(messages)
         self._status = status
 
@@ -83,7 +87,7 @@ class ScriptedCall(Generic[T]):
 class AsyncScriptedCall(Generic[T]):
     """:class:`ScriptedCall` for ``AsyncGrpcStream``; ``messages`` may be an async iterable."""
 
-    def __init__(self, messages: Iterable[T] | AsyncIterable[T], status: ScriptedStatus) -> None:
+    def __init__(self, messages: Iterable[T] | AsyncIterable[T], status: KnownStatus) -> None:
         self._async: AsyncIterator[T] | None = None
         self._sync: Iterator[T] | None = None
         if isinstance(messages, AsyncIterable):

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, Self, TypeVa
 import grpc
 from google.protobuf.message import Message
 
+from protoreq._stream_aio import FirstStatus
 from protoreq._stream_core import (
     CANCELLED_WITH_TASK,
     StreamCore,
@@ -35,9 +36,9 @@ from protoreq._stream_core import (
 )
 from protoreq._stream_scripted import (
     AsyncScriptedCall,
+    KnownStatus,
     MetadataInput,
     ScriptedCall,
-    ScriptedStatus,
     as_pairs,
 )
 from protoreq.errors import GrpcStatusError
@@ -148,8 +149,8 @@ def _scripted_status(
     details: str,
     initial_metadata: MetadataInput | Metadata,
     trailing_metadata: MetadataInput | Metadata,
-) -> ScriptedStatus:
-    return ScriptedStatus(code, details, as_pairs(initial_metadata), as_pairs(trailing_metadata))
+) -> KnownStatus:
+    return KnownStatus(code, details, as_pairs(initial_metadata), as_pairs(trailing_metadata))
 
 
 class GrpcStream(_StreamStatus[T]):
@@ -255,15 +256,20 @@ class AsyncGrpcStream(_StreamStatus[T]):
     Cancelling the task that iterates cancels the call too.
     """
 
-    __slots__ = ("_call", "_sender")
+    __slots__ = ("_call", "_first_status", "_sender")
 
     def __init__(
-        self, core: StreamCore, call: _AsyncCall, sender: asyncio.Task[None] | None = None
+        self,
+        core: StreamCore,
+        call: _AsyncCall,
+        sender: asyncio.Task[None] | None = None,
+        first_status: FirstStatus | None = None,
     ) -> None:
         """Internal: use ``client.stream_async()`` or :meth:`from_messages`."""
         super().__init__(core)
         self._call = call
         self._sender = sender
+        self._first_status = first_status
 
     @classmethod
     def from_messages(
@@ -300,6 +306,8 @@ class AsyncGrpcStream(_StreamStatus[T]):
                 initial = await self._call.initial_metadata()
                 trailing = await self._call.trailing_metadata()
         except grpc.RpcError as error:
+            if self._first_status is not None:
+                error = self._first_status.correct(error)
             core.finish_error(error)
             self._ended()
         except asyncio.CancelledError:

@@ -1,0 +1,64 @@
+"""Keep the server's status when grpc.aio would replace it with INTERNAL (grpc/grpc#36066).
+
+When a server ends a client-streaming or bidi call (aborting, or answering
+early) while a ``call.write()`` is still in flight, grpc.aio's failed write
+overwrites the status the server had already delivered with ``INTERNAL:
+Internal error from Core``; about one run in five of a fast upload to a
+server that aborts sees it. The status is set first, though, and done
+callbacks run at that moment: :class:`FirstStatus` remembers it there and
+puts it back when the call reports that INTERNAL. Should grpcio's internals
+change, nothing is remembered and the INTERNAL passes through unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import grpc
+
+from protoreq._stream_scripted import KnownStatus
+
+_CORE_INTERNAL: Final = "Internal error from Core"
+_CODES: Final = {code.value[0]: code for code in grpc.StatusCode}
+
+
+class FirstStatus:
+    """The first status a grpc.aio call ended with, as its done callback saw it."""
+
+    __slots__ = ("_status",)
+
+    def __init__(self, call: Any) -> None:
+        self._status: Any = None
+        call.add_done_callback(self._remember)
+
+    def _remember(self, call: Any) -> None:
+        if self._status is None:
+            # grpc.aio keeps the status on its Cython call; grpc/aio/_call.py reads it so too.
+            self._status = getattr(getattr(call, "_cython_call", None), "_status", None)
+
+    def correct(self, error: grpc.RpcError) -> grpc.RpcError:
+        """``error``, or the status the server sent if grpc.aio replaced it with its INTERNAL."""
+        first = self._status
+        if first is None or not _is_write_race(error):
+            return error
+        code = _CODES.get(first.code())
+        if code is None or code in (grpc.StatusCode.OK, grpc.StatusCode.INTERNAL):
+            return error  # nothing better to report (an OK reply is gone with the overwrite)
+        initial = getattr(error, "initial_metadata", lambda: ())() or ()
+        return KnownStatus(
+            code,
+            first.details() or "",
+            tuple((key, value) for key, value in initial),
+            tuple((key, value) for key, value in first.trailing_metadata() or ()),
+        )
+
+
+def _is_write_race(error: grpc.RpcError) -> bool:
+    code = getattr(error, "code", None)
+    details = getattr(error, "details", None)
+    return (
+        callable(code)
+        and callable(details)
+        and code() is grpc.StatusCode.INTERNAL
+        and details() == _CORE_INTERNAL
+    )
