@@ -17,7 +17,7 @@ from tests.support.servers import unused_port
 # Ceilings 0.1, 0.2, 0.4 s: long enough to measure, short enough for a fast suite.
 MEASURED = RetryPolicy(max_attempts=4, initial_backoff=0.1, max_backoff=0.4, backoff_multiplier=2)
 QUICK = RetryPolicy(max_attempts=5, initial_backoff=0.001, max_backoff=0.002)
-SLACK = 0.1  # a round trip plus scheduling on a busy 2-core machine
+SLACK = 0.15  # a round trip plus scheduling on a busy 2-core machine
 
 
 def test_unavailable_then_success_is_retried_with_bounded_backoff(send: Send) -> None:
@@ -129,7 +129,8 @@ def test_overall_deadline_caps_total_retry_time(send: Send) -> None:
     assert response.attempts() == service.calls
     assert response.attempts() >= 4
     assert 0.4 < took < 0.6 + SLACK  # the deadline, not max_attempts, ended the call
-    assert all(arrival.at < started + 0.6 for arrival in service.arrivals)
+    # no attempt started after the deadline (allowing for its trip to the server)
+    assert all(arrival.at < started + 0.6 + SLACK / 3 for arrival in service.arrivals)
 
 
 def test_each_attempt_gets_only_the_remaining_time(send: Send) -> None:
