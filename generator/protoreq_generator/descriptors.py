@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from google.protobuf import descriptor_pb2 as d
 from google.protobuf.compiler import plugin_pb2
@@ -83,9 +84,11 @@ class GenerationError(Exception):
     """Input that cannot become valid Python; reported to protoc as the plugin's error."""
 
 
-@dataclass(frozen=True, slots=True)
-class _TypeInfo:
-    """Where a message or enum lives: its file and its attribute path inside the ``_pb2`` module."""
+class _TypeInfo(NamedTuple):
+    """Where a message or enum lives: its file and its attribute path inside the ``_pb2`` module.
+
+    A named tuple rather than a dataclass: thousands are made per request.
+    """
 
     file: d.FileDescriptorProto
     parts: tuple[str, ...]
@@ -228,11 +231,13 @@ class _FileBuilder:
         self.options = options
         self.imports = _Imports()
         self.keyword_aliases: dict[str, KeywordAlias] = {}
+        self.refs: dict[str, str] = {}
         self.comments = {
-            tuple(location.path): location.leading_comments
+            tuple(location.path): comments
             for location in file.source_code_info.location
-            if location.leading_comments
+            if (comments := location.leading_comments)
         }
+        self.syntax = _syntax(file)
 
     # -- types -------------------------------------------------------------------------
 
@@ -252,9 +257,10 @@ class _FileBuilder:
 
     def _settle_types(self) -> None:
         """Import every ``_pb2`` module needed and create the keyword aliases, before naming."""
-        referenced = self._referenced_types()
-        for type_name in referenced:
-            self.imports.modules.add(naming.pb2_module(self.index.get(type_name).file.name))
+        referenced = set(self._referenced_types())
+        files = {self.index.get(type_name).file.name for type_name in referenced}
+        for file_name in files:
+            self.imports.modules.add(naming.pb2_module(file_name))
         self.imports.settle()
         for type_name in referenced:
             self.ref(type_name)
@@ -273,19 +279,23 @@ class _FileBuilder:
 
     def ref(self, type_name: str) -> str:
         """The Python expression naming a message or enum class (valid in code and annotations)."""
+        found = self.refs.get(type_name)
+        if found is None:
+            found = self.refs[type_name] = self._new_ref(type_name)
+        return found
+
+    def _new_ref(self, type_name: str) -> str:
         info = self.index.get(type_name)
         module_alias = self.imports.aliases[naming.pb2_module(info.file.name)]
         if not naming.type_path_needs_alias(info.parts):
             return naming.dotted(module_alias, *info.parts)
-        alias = self.keyword_aliases.get(type_name)
-        if alias is None:
-            alias = KeywordAlias(
-                name=naming.keyword_alias_name(module_alias, info.parts),
-                module_alias=module_alias,
-                stub_path=naming.stub_type_path(info.parts),
-                runtime_path=info.parts,
-            )
-            self.keyword_aliases[type_name] = alias
+        alias = KeywordAlias(
+            name=naming.keyword_alias_name(module_alias, info.parts),
+            module_alias=module_alias,
+            stub_path=naming.stub_type_path(info.parts),
+            runtime_path=info.parts,
+        )
+        self.keyword_aliases[type_name] = alias
         return alias.name
 
     def _value_type(self, proto_field: d.FieldDescriptorProto) -> str:

@@ -4,7 +4,8 @@
 the templates render it. It knows neither protobuf descriptor classes nor
 Jinja, so each side can change alone and tests can build a model by hand.
 Type references (``user_pb2.User``) are plain strings computed by
-:mod:`protoreq_generator.naming`; the templates compose them into code.
+:mod:`protoreq_generator.naming`; the templates compose them into code. The
+enums are string enums so templates compare and print them without ``.value``.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import enum
 from dataclasses import dataclass
 
 
-class Cardinality(enum.Enum):
+class Cardinality(enum.StrEnum):
     """How many messages travel each way; values are the runtime's ``Cardinality`` members."""
 
     UNARY_UNARY = "UNARY_UNARY"
@@ -30,7 +31,7 @@ class Cardinality(enum.Enum):
         return self in (Cardinality.UNARY_STREAM, Cardinality.STREAM_STREAM)
 
 
-class Idempotency(enum.Enum):
+class Idempotency(enum.StrEnum):
     """The method's ``idempotency_level``; values are the runtime's ``Idempotency`` members."""
 
     UNKNOWN = "UNKNOWN"
@@ -38,7 +39,7 @@ class Idempotency(enum.Enum):
     IDEMPOTENT = "IDEMPOTENT"
 
 
-class Shape(enum.Enum):
+class Shape(enum.StrEnum):
     """How a field appears as a keyword argument."""
 
     PLAIN = "plain"

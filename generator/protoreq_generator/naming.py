@@ -51,6 +51,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from collections.abc import Set as AbstractSet
 
 PYTHON_KEYWORDS = frozenset(
     {
@@ -181,22 +182,27 @@ def snake_case(name: str) -> str:
     return _SNAKE_BOUNDARY.sub("_", name).lower()
 
 
-def allocate(wanted: Sequence[str], taken: Iterable[str] = ()) -> tuple[str, ...]:
+def allocate(wanted: Sequence[str], taken: AbstractSet[str] = frozenset()) -> tuple[str, ...]:
     """Free, distinct names for ``wanted``, in order (see the module docstring's escaping rule)."""
-    used = set(taken)
+    claimed: set[str] = set()
     result: list[str | None] = [None] * len(wanted)
     for index, name in enumerate(wanted):
-        if name not in RESERVED and name not in used and not name.startswith("__"):
-            used.add(name)
+        if (
+            name not in RESERVED
+            and name not in taken
+            and name not in claimed
+            and not name.startswith("__")
+        ):
+            claimed.add(name)
             result[index] = name
     for index, name in enumerate(wanted):
         if result[index] is not None:
             continue
         candidate = (name.lstrip("_") or "unnamed") if name.startswith("__") else name
         candidate += "_"
-        while candidate in RESERVED or candidate in used:
+        while candidate in RESERVED or candidate in taken or candidate in claimed:
             candidate += "_"
-        used.add(candidate)
+        claimed.add(candidate)
         result[index] = candidate
     return tuple(name for name in result if name is not None)
 

@@ -26,6 +26,10 @@ LINE = 100
 """The line length generated code keeps to (the project's ruff setting)."""
 
 
+ZERO_VALUES = {"str": '""', "bytes": 'b""', "int": "0", "float": "0.0", "bool": "False"}
+"""The default of a plain scalar keyword argument, by its Python type."""
+
+
 def _escape_char(char: str) -> str:
     if char.isascii() and char.isprintable():
         return char
@@ -42,6 +46,8 @@ def _escape(line: str) -> str:
     so no linter's "ambiguous character" rule and no encoding setting matters.
     """
     text = line.expandtabs(4).replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    if text.isascii() and text.isprintable():
+        return text
     return "".join(_escape_char(char) for char in text)
 
 
@@ -87,9 +93,16 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         autoescape=False,
         auto_reload=False,
+        extensions=["jinja2.ext.do"],
     )
     env.filters["doc_lines"] = docstring_lines
-    env.globals.update(LINE=LINE, Shape=Shape, Cardinality=Cardinality, Idempotency=Idempotency)
+    env.globals.update(
+        LINE=LINE,
+        ZERO=ZERO_VALUES,
+        Shape=Shape,
+        Cardinality=Cardinality,
+        Idempotency=Idempotency,
+    )
     return env
 
 
