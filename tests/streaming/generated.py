@@ -22,6 +22,7 @@ CHAT_PROTO = "protos/chat.proto"
 
 def generate_chat_requests(out_dir: Path) -> Path:
     """Write ``out_dir/protos/chat_protoreq.py`` (the ``_pb2`` module must be there too)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
     plugin = shutil.which("protoc-gen-protoreq", path=str(Path(sys.executable).parent))
     if plugin is None:
         raise RuntimeError("protoc-gen-protoreq not found: install the project (pip install -e .)")

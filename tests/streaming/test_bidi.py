@@ -189,3 +189,14 @@ async def test_async_stream_closes_a_waiting_sender(chat_target: str) -> None:
         assert first.seq == 1
         assert closed.is_set()
         assert stream.status_code() is grpc.StatusCode.CANCELLED
+
+
+async def test_abort_racing_a_write_keeps_the_servers_status(chat_target: str) -> None:
+    """grpc.aio would sometimes report INTERNAL here (grpc/grpc#36066)."""
+    async with GrpcClient(chat_target) as client:
+        for _ in range(50):
+            request = ConverseGrpcRequest(messages=chat(20), metadata={"x-fail-after": "0"})
+            async with client.stream_async(request) as stream:
+                assert [m async for m in stream] == []
+            assert stream.status_code() is grpc.StatusCode.ABORTED, stream
+            assert stream.details() == "failed after 0 messages"

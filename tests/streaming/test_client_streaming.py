@@ -163,3 +163,13 @@ async def test_cancelling_call_async_cancels_the_upload(
         at_cancel = pulled
         await asyncio.sleep(0.1)
         assert pulled == at_cancel < 200  # the sending task stopped with the call
+
+
+async def test_abort_racing_a_write_keeps_the_servers_status(chat_target: str) -> None:
+    """grpc.aio would report INTERNAL for about one in five of these (grpc/grpc#36066)."""
+    async with GrpcClient(chat_target) as client:
+        for _ in range(50):
+            request = UploadGrpcRequest(messages=chat(5), metadata={"x-fail-after": "1"})
+            response = await client.call_async(request)
+            assert response.status_code() is grpc.StatusCode.ABORTED, response
+            assert response.details() == "failed after 1 messages"
