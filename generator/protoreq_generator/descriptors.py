@@ -318,8 +318,11 @@ class _FileBuilder:
     def _field(
         self, proto_field: d.FieldDescriptorProto, message_file: d.FileDescriptorProto, param: str
     ) -> Field:
+        # Each attribute of a descriptor proto is read once: thousands of fields go through here.
+        name = proto_field.name
+        field_type = proto_field.type
         syntax = _syntax(message_file)
-        is_message = proto_field.type in _MESSAGE_TYPES
+        is_message = field_type in _MESSAGE_TYPES
         key_type: str | None = None
         enum_default: str | None = None
         if proto_field.label == F.LABEL_REPEATED:
@@ -343,36 +346,29 @@ class _FileBuilder:
                 shape = Shape.OPTIONAL
         # mypy-protobuf's constructor stub leaves out hard keywords and types proto3 oneof
         # scalars without None; a keyword argument starting with "__" would be mangled.
-        typed = naming.keyword_safe(proto_field.name) and not (
+        typed = naming.keyword_safe(name) and not (
             shape is Shape.OPTIONAL
             and syntax == "proto3"
             and not is_message
             and not proto_field.proto3_optional
         )
-        if shape is Shape.PLAIN and proto_field.type == F.TYPE_ENUM:
+        if shape is Shape.PLAIN and field_type == F.TYPE_ENUM:
             enum_default = self._enum_default(proto_field)
             if enum_default is None:
                 # The zero value has no usable name: take None ("not set") instead.
                 shape, typed = Shape.OPTIONAL, False
-        return Field(
-            proto_name=proto_field.name,
-            param=param,
-            shape=shape,
-            value_type=value_type,
-            key_type=key_type,
-            enum_default=enum_default,
-            typed=typed,
-        )
+        return Field(name, param, shape, value_type, key_type, enum_default, typed)
 
     def _fields(self, method: d.MethodDescriptorProto, taken: set[str]) -> tuple[Field, ...]:
         if method.client_streaming:
             return ()
         info = self.index.get(method.input_type)
         assert info.message is not None
-        params = naming.allocate([proto_field.name for proto_field in info.message.field], taken)
+        proto_fields = list(info.message.field)
+        params = naming.allocate([proto_field.name for proto_field in proto_fields], taken)
         return tuple(
             self._field(proto_field, info.file, param)
-            for proto_field, param in zip(info.message.field, params, strict=True)
+            for proto_field, param in zip(proto_fields, params, strict=True)
         )
 
     # -- services ----------------------------------------------------------------------

@@ -94,6 +94,13 @@ class Method:
     doc: tuple[str, ...]
     """The rpc's leading comment, one line per item (may be empty)."""
     deprecated: bool
+    """``option deprecated = true`` on the rpc or its service.
+
+    The class and its facade methods are decorated with ``@deprecated``
+    (``warnings.deprecated``, or ``typing_extensions.deprecated`` before Python
+    3.13): constructing one warns with ``DeprecationWarning`` and type checkers
+    flag its use; the docstring says so too.
+    """
 
     @property
     def untyped_fields(self) -> tuple[Field, ...]:

@@ -3,7 +3,8 @@
 :func:`generate` is the whole generator as a function (the ``protoreq`` CLI
 calls it in process); :func:`main` adds the process around it: stdin/stdout,
 ``--version``, the request dump for replaying real inputs
-(``PROTOREQ_DUMP_REQUEST=path``; a directory gets one file per request), and
+(``PROTOREQ_DUMP_REQUEST=path``, or ``=folder/`` for one file per request;
+replay with ``protoc-gen-protoreq < folder/request-....pb``), and
 a one-line error instead of a traceback for input that is not a request.
 
 Problems with the input (an unknown option, a name that cannot be imported)
@@ -13,6 +14,7 @@ prefixed with ``--protoreq_out:`` and fails.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import os
 import sys
@@ -48,20 +50,29 @@ def generate(request: plugin_pb2.CodeGeneratorRequest) -> plugin_pb2.CodeGenerat
         minimum_edition=descriptor_pb2.EDITION_2023,
         maximum_edition=descriptor_pb2.EDITION_2024,
     )
+    # The model and the output are tens of thousands of small objects and no cycles:
+    # the cyclic collector would only rescan them (a third of the time for 5,000 RPCs).
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         options = parse_options(request.parameter)
         files = build_files(request, options)
+        for file in files:
+            response.file.add(name=file.output_name, content=render(file))
     except (OptionsError, GenerationError) as error:
         response.error = str(error)
-        return response
-    for file in files:
-        response.file.add(name=file.output_name, content=render(file))
+        del response.file[:]
+    finally:
+        if collecting:
+            gc.enable()
     return response
 
 
 def _dump(data: bytes, target: str) -> None:
+    """Save the raw request in ``target``, or in a new file there if it names a folder."""
     path = Path(target)
-    if path.is_dir():
+    if target.endswith(("/", os.sep)) or path.is_dir():
+        path.mkdir(parents=True, exist_ok=True)
         path = path / f"request-{hashlib.sha256(data).hexdigest()[:16]}.pb"
     path.write_bytes(data)
 

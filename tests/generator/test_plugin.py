@@ -132,13 +132,12 @@ def test_unknown_option_fails_through_protoc(tmp_path: Path) -> None:
 
 
 def test_dumped_request_replays(tmp_path: Path) -> None:
-    dumps = tmp_path / "dumps"
-    dumps.mkdir()
+    dumps = tmp_path / "dumps"  # created by the plugin: the value ends with a slash
     out = tmp_path / "out"
     out.mkdir()
     result = run(
         grpc_tools_protoc(f"-I{REPO_ROOT}", f"--protoreq_out={out}", PROTOS_DIR / "order.proto"),
-        env={**os.environ, "PROTOREQ_DUMP_REQUEST": str(dumps)},
+        env={**os.environ, "PROTOREQ_DUMP_REQUEST": f"{dumps}/"},
     )
     assert result.returncode == 0, result.stderr.decode()
     (dump,) = dumps.iterdir()
