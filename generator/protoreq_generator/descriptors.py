@@ -237,7 +237,6 @@ class _FileBuilder:
             for location in file.source_code_info.location
             if (comments := location.leading_comments)
         }
-        self.syntax = _syntax(file)
 
     # -- types -------------------------------------------------------------------------
 

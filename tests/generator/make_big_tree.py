@@ -17,6 +17,7 @@ real files need. :func:`write_tree` is reused by ``bench/``.
 from __future__ import annotations
 
 import argparse
+import gc
 import subprocess
 import sys
 import time
@@ -97,6 +98,7 @@ def write_tree(root: Path, *, files: int = 100, services: int = 5, rpcs: int = 1
 def _best(runs: int, action: Callable[[], object]) -> float:
     timings = []
     for _ in range(runs):
+        gc.collect()  # generation turns the collector off; start each run from a clean heap
         start = time.perf_counter()
         action()
         timings.append(time.perf_counter() - start)
