@@ -14,7 +14,7 @@ import grpc
 
 from tests.streaming.chat_service import ChatService
 
-LIFETIME: Final = 60.0
+LIFETIME: Final = 120.0
 
 
 def main() -> None:

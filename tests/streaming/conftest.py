@@ -133,9 +133,9 @@ def chat_process(compiled_protos: Path) -> Iterator[ChatProcess]:
         process.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def fast_chat_target(compiled_protos: Path) -> Iterator[str]:
-    """One server process for the whole session, for the 10,000-message streams."""
+    """One server process for a module's tests, for the 10,000-message streams."""
     process = ChatProcess(compiled_protos)
     try:
         yield process.target
