@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 
 import grpc
@@ -128,8 +130,6 @@ async def test_leaving_async_with_block_cancels_an_unfinished_stream(chat_target
 async def test_cancelling_the_consuming_task_cancels_the_call(
     chat_target: str, progress: ChatProgress
 ) -> None:
-    import asyncio  # noqa: PLC0415
-
     async with GrpcClient(chat_target) as client:
         stream = client.stream_async(
             SubscribeGrpcRequest(room="r", count=1000, metadata={"x-delay": "0.01"})
@@ -147,3 +147,29 @@ async def test_cancelling_the_consuming_task_cancels_the_call(
         assert stream.status_code() is grpc.StatusCode.CANCELLED
         assert "task" in stream.details()
         assert 0 < stream.received_count() < 1000
+
+
+def test_cancel_from_another_thread_wakes_the_waiting_consumer(chat_target: str) -> None:
+    with GrpcClient(chat_target) as client:
+        request = SubscribeGrpcRequest(room="r", count=3, metadata={"x-delay": "1"})
+        stream = client.stream(request)
+        canceller = threading.Timer(0.1, stream.cancel)
+        canceller.start()
+        started = time.monotonic()
+        try:
+            assert list(stream) == []  # blocked waiting for the first message until cancelled
+        finally:
+            canceller.join()
+    assert stream.status_code() is grpc.StatusCode.CANCELLED
+    assert time.monotonic() - started < 0.9
+
+
+async def test_cancel_while_awaiting_the_next_message(chat_target: str) -> None:
+    async with GrpcClient(chat_target) as client:
+        request = SubscribeGrpcRequest(room="r", count=3, metadata={"x-delay": "1"})
+        stream = client.stream_async(request)
+        asyncio.get_running_loop().call_later(0.1, stream.cancel)
+        started = time.monotonic()
+        assert [m async for m in stream] == []
+    assert stream.status_code() is grpc.StatusCode.CANCELLED
+    assert time.monotonic() - started < 0.9
