@@ -10,15 +10,17 @@ Rules (stable: changing one changes users' code, so each is part of the API):
   imported by one file share that name; then each of them is aliased with the
   fewest trailing package names that tell them apart (``a.b.common_pb2`` and
   ``a.c.common_pb2`` -> ``b_common_pb2``, ``c_common_pb2``), or, should those
-  still collide, with protoc's own alias (``a_dot_b_dot_common__pb2``). A module
-  path containing a hard Python
-  keyword cannot be imported with ``import`` statements and is an error.
+  still collide, with protoc's own alias (``a_dot_b_dot_common__pb2``). A
+  module path containing a hard Python keyword cannot be written in an
+  ``import`` statement and is an error.
 * **Request classes** are ``<Method>GrpcRequest`` with the method name in
   PascalCase (``get_user`` -> ``GetUserGrpcRequest``). When two services of one
   file have methods with the same PascalCase name, *all* of those classes take
   the PascalCase service name as a prefix (``UserServiceGetGrpcRequest`` and
   ``AdminServiceGetGrpcRequest``), so adding a second service never silently
-  renames only one side.
+  renames only one side. Classes that still collide (``get_user`` and
+  ``GetUser`` in one service, a method ``Base`` whose class would be the
+  imported ``BaseGrpcRequest``) are escaped as below: ``GetUserGrpcRequest_``.
 * **Facades** are ``<Service>Client`` and ``Async<Service>Client``; their
   methods are the snake_case method names (``GetHTTPStatus`` ->
   ``get_http_status``).
