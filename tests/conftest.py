@@ -1,7 +1,9 @@
-"""Shared fixtures: the repository's protos compiled once per session."""
+"""Shared fixtures; the repository's protos are compiled before any test module is imported."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,11 +12,30 @@ import pytest
 from tests.support.call_log import CallLog
 from tests.support.protos import compile_protos
 
+_compiled: Path | None = None
 
-@pytest.fixture(scope="session", autouse=True)
-def compiled_protos(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """``protos.*_pb2`` importable for every test, as the original design imports them."""
-    return compile_protos(tmp_path_factory.mktemp("compiled"))
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Generate ``protos.*`` before collection: test modules import them at the top.
+
+    (Without this, grpcio-tools' import hook would compile ``.proto`` files on
+    the fly; it works, but hides what the tests really import.)
+    """
+    global _compiled  # noqa: PLW0603  # one folder per pytest process
+    if _compiled is None:
+        _compiled = compile_protos(Path(tempfile.mkdtemp(prefix="protoreq-protos-")))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _compiled is not None:
+        shutil.rmtree(_compiled, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def compiled_protos() -> Path:
+    """The folder holding ``protos/*_pb2.py``, ``*_pb2.pyi`` and ``*_protoreq.py``."""
+    assert _compiled is not None
+    return _compiled
 
 
 @pytest.fixture

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Iterator
@@ -36,42 +34,12 @@ from protoreq import (
     GrpcStream,
     ServerStreamingGrpcRequest,
 )
-from tests.streaming.generated import generate_chat_requests
 from tests.support.protos import REPO_ROOT
 
 T = TypeVar("T")
 M = TypeVar("M", bound=Message)
 AnyStream = GrpcStream[Any] | AsyncGrpcStream[Any]
 OnMessage = Callable[[AnyStream, Any], None]
-
-_generated_dir: Path | None = None
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    """Generate ``protos/chat_protoreq.py`` before the test modules that import it are collected.
-
-    It goes into a folder of its own on ``sys.path``: ``protos`` is a namespace
-    package, so ``protos.chat_protoreq`` imports from there while
-    ``protos.chat_pb2`` stays the one module compiled from ``protos/chat.proto``.
-    """
-    global _generated_dir  # noqa: PLW0603  # one folder per pytest process
-    if _generated_dir is not None:
-        return
-    _generated_dir = Path(tempfile.mkdtemp(prefix="protoreq-chat-"))
-    generate_chat_requests(_generated_dir)
-    sys.path.append(str(_generated_dir))
-
-
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if _generated_dir is not None:
-        shutil.rmtree(_generated_dir, ignore_errors=True)
-
-
-@pytest.fixture(scope="session")
-def generated_protos() -> Path:
-    """The folder holding ``protos/chat_protoreq.py`` (see :func:`pytest_configure`)."""
-    assert _generated_dir is not None
-    return _generated_dir
 
 
 @pytest.fixture
