@@ -1,0 +1,1 @@
+"""Tests that keep the README, docs/ and examples/ honest: every code block runs."""
