@@ -9,18 +9,27 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+from collections.abc import Mapping
 
 from examples.api import HttpRequest, HttpResponse, UserApi
 from examples.user_server import UserService, UserStore, running
 from examples.wiring import build_application, configure_logging
 
-ADA = {"name": "Ada Lovelace", "email": "ada@example.com", "age": 36}
-ALAN = {"name": "Alan Turing", "email": "alan@example.com", "age": 41}
+ADA: Mapping[str, str | int] = {"name": "Ada Lovelace", "email": "ada@example.com", "age": 36}
+ALAN: Mapping[str, str | int] = {"name": "Alan Turing", "email": "alan@example.com", "age": 41}
 
 
-def _request(trace_id: str, method: str, path: str, **parts: object) -> HttpRequest:
+def _request(
+    trace_id: str,
+    method: str,
+    path: str,
+    *,
+    query: Mapping[str, str] | None = None,
+    body: Mapping[str, str | int] | None = None,
+) -> HttpRequest:
+    """An incoming request as a web framework would hand it over, trace id header included."""
     headers = {"x-trace-id": trace_id, "x-forwarded-for": "203.0.113.7"}
-    return HttpRequest(method, path, headers, **parts)  # type: ignore[arg-type]
+    return HttpRequest(method, path, headers, query or {}, body or {})
 
 
 def _show(request: HttpRequest, response: HttpResponse) -> None:
@@ -62,6 +71,8 @@ def _send_requests(api: UserApi) -> list[int]:
         _show(request, response)
         statuses.append(response.status)
     # u-2 has not been read yet: one of the two concurrent calls is pushed back and retried.
+    # asyncio.run() gives the client a loop of its own; closing that loop at the end takes
+    # the client's channels for it along, and app.close() closes the sync ones.
     batch = _request("trace-6", "GET", "/users", query={"ids": "u-1,u-2"})
     response = asyncio.run(api.handle_async(batch))
     _show(batch, response)
