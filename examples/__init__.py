@@ -6,12 +6,9 @@ runs both sides together (see :mod:`examples.demo`).
 protoc writes imports relative to the include path (``-I .`` makes
 ``protos/user.proto`` the module ``protos.user_pb2``, and the generated
 ``user_protoreq.py`` says ``from protos import user_pb2``), so the output folder
-must be on the import path. A real project generates into its source root and
-imports ``protos.user_pb2`` and ``protos.user_protoreq`` alike. This package
-puts its output folder on ``sys.path`` instead, and imports the protoreq modules
-by their place in this package (``examples.generated.protos.user_protoreq``),
-because that is the name mypy gives them when it checks ``examples/``; the
-``_pb2`` modules are imported only as ``protos.*``, so each file is loaded once.
+must be on the import path. A real project generates into its source root;
+this package puts its output folder on ``sys.path`` instead, and then imports
+``protos.user_pb2`` and ``protos.user_protoreq`` exactly as that project would.
 """
 
 from __future__ import annotations

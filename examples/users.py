@@ -14,9 +14,9 @@ from typing import TypeAlias
 
 import grpc
 
-from examples.generated.protos.user_protoreq import CreateUserGrpcRequest, GetUserGrpcRequest
 from protoreq import GrpcClient, GrpcResponse, ServiceDiscoveryGrpcClient
 from protos import user_pb2
+from protos.user_protoreq import CreateUserGrpcRequest, GetUserGrpcRequest
 
 Caller: TypeAlias = GrpcClient | ServiceDiscoveryGrpcClient
 """Anything with ``call()`` / ``call_async()``: one client, or one routing by service name."""
