@@ -1,23 +1,68 @@
 """``python -m bench``: every row, one table, ratios measured in the same run.
 
-``--quick`` shrinks every loop so the smoke test can run it in seconds; its
-numbers mean nothing. A real run takes a few minutes on 2 cores.
+``--quick`` shrinks every loop so the smoke test (tests/bench) runs it in
+seconds; its numbers mean nothing. A full run takes about four minutes on two
+cores. See bench/README.md for the latest table and how to read it.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import platform
+import shutil
+import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 
-from bench import code_sections, rpc_sections
+from bench import generator, imports, pooling, streaming, unary
+from bench.budget import FULL, QUICK, Budget
+from bench.environment import bench_server, compile_protos
 from bench.stats import Row, render
-from bench.workload import bench_server, compile_protos
 
-REAL = rpc_sections.Budget(unary_calls=2000, stream_messages=10_000, streams=3, repetitions=7)
-QUICK = rpc_sections.Budget(unary_calls=30, stream_messages=200, streams=1, repetitions=2)
+RpcSection = Callable[[str, Budget], list[Row]]
+
+RPC_SECTIONS: dict[str, RpcSection] = {
+    "unary": unary.unary_sync,
+    "async": unary.unary_async,
+    "stream": streaming.streaming_sync,
+    "stream-async": streaming.streaming_async,
+    "pool": pooling.pooling,
+}
+OTHER_SECTIONS = ("generator", "import")
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.partition(":")[2].strip()
+                break
+    except OSError:
+        pass
+    return (
+        f"{platform.python_implementation()} {platform.python_version()}, "
+        f"{platform.system()} {platform.machine()}, {os.cpu_count()} cores ({cpu})"
+    )
+
+
+def _versions() -> str:
+    from importlib import metadata  # noqa: PLC0415
+
+    names = ("grpcio", "protobuf", "grpcio-tools", "mypy-protobuf")
+    return ", ".join(f"{name} {metadata.version(name)}" for name in names)
+
+
+def _timed(name: str, section: Callable[[], list[Row]]) -> list[Row]:
+    """Run one section, telling stderr how long it took (the table goes to stdout)."""
+    started = time.perf_counter()
+    rows = section()
+    print(f"  {name}: {time.perf_counter() - started:.0f} s", file=sys.stderr, flush=True)
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,39 +70,38 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="tiny loops: a smoke test")
     parser.add_argument(
         "--only",
-        choices=["unary", "async", "stream", "pool", "generator", "import"],
+        choices=[*RPC_SECTIONS, *OTHER_SECTIONS],
         action="append",
-        help="run only these sections (repeatable)",
+        help="run only this section (repeatable)",
     )
     args = parser.parse_args(argv)
-    budget = QUICK if args.quick else REAL
-    wanted = set(args.only or ["unary", "async", "stream", "pool", "generator", "import"])
+    budget = QUICK if args.quick else FULL
+    wanted = set(args.only or [*RPC_SECTIONS, *OTHER_SECTIONS])
 
     started = time.perf_counter()
     protos_dir = compile_protos()
     rows: list[Row] = []
-    rpc: list[tuple[str, Callable[[str, rpc_sections.Budget], list[Row]]]] = [
-        ("unary", rpc_sections.unary_sync),
-        ("async", rpc_sections.unary_async),
-        ("stream", rpc_sections.streaming),
-        ("pool", rpc_sections.pooling),
-    ]
-    if wanted & {name for name, _ in rpc}:
-        with bench_server(protos_dir) as target:
-            for name, section in rpc:
-                if name in wanted:
-                    rows += section(target, budget)
-    if "generator" in wanted:
-        rows += code_sections.generator(quick=args.quick, repetitions=budget.repetitions)
-    if "import" in wanted:
-        rows += code_sections.import_time(protos_dir, repetitions=budget.repetitions)
+    try:
+        if wanted & set(RPC_SECTIONS):
+            with bench_server(protos_dir) as target:
+                for name, section in RPC_SECTIONS.items():
+                    if name in wanted:
+                        rows += _timed(name, functools.partial(section, target, budget))
+        if "generator" in wanted:
+            rows += _timed("generator", lambda: generator.generator(budget))
+        if "import" in wanted:
+            rows += _timed("import", lambda: imports.import_time(protos_dir, budget))
+    finally:
+        shutil.rmtree(protos_dir, ignore_errors=True)
 
+    quick = " — QUICK MODE: the numbers mean nothing" if args.quick else ""
     print(
-        f"protoreq benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-        f"{platform.python_implementation()} {platform.python_version()}, "
-        f"{platform.machine()}, medians of {budget.repetitions} repetitions"
-        f"{' (QUICK: numbers are meaningless)' if args.quick else ''}"
+        f"protoreq benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {_machine()}; "
+        f"{_versions()}; medians of {budget.repetitions} repetitions "
+        f"({budget.generator_repetitions} for the generator){quick}"
     )
+    print()
     print(render(rows))
+    print()
     print(f"took {time.perf_counter() - started:.0f} s")
     return 0

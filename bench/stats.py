@@ -1,34 +1,84 @@
-"""Medians and the printed table; ratios are protoreq / raw from the same repetitions."""
+"""Rows of the table, their medians and ratios, and the table itself.
+
+A ratio is the median of per-repetition ratios (protoreq / baseline measured
+back to back in the same repetition), not the ratio of two medians: on a
+noisy machine the load drifts between repetitions, and pairing samples taken
+seconds apart cancels most of that drift.
+"""
 
 from __future__ import annotations
 
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
 class Row:
+    """One line of the table: protoreq's median, the baseline's, and their paired ratio."""
+
     name: str
     unit: str
     protoreq: float
     baseline: float
+    ratio: float
     target: str = ""
+    """E.g. ``"≤ 1.05"``: compared against :attr:`ratio`, reported as met or not."""
 
     @property
-    def ratio(self) -> float:
-        return self.protoreq / self.baseline if self.baseline else float("nan")
+    def verdict(self) -> str:
+        if not self.target:
+            return ""
+        sign, _, bound = self.target.partition(" ")
+        limit = float(bound)
+        met = {"≤": self.ratio <= limit, "≥": self.ratio >= limit, "<": self.ratio < limit}[sign]
+        return "met" if met else "NOT met"
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
+def paired_row(
+    name: str,
+    unit: str,
+    ours: Sequence[float],
+    baseline: Sequence[float],
+    target: str = "",
+) -> Row:
+    """A row from samples taken in the same repetitions (``ours[i]`` beside ``baseline[i]``)."""
+    if len(ours) != len(baseline) or not ours:
+        raise ValueError(f"{name}: unpaired samples ({len(ours)} vs {len(baseline)})")
+    ratios = [a / b for a, b in zip(ours, baseline, strict=True) if b]
+    return Row(
+        name,
+        unit,
+        statistics.median(ours),
+        statistics.median(baseline),
+        statistics.median(ratios) if ratios else float("nan"),
+        target,
+    )
 
 
-def render(rows: list[Row]) -> str:
-    header = "| benchmark | unit | protoreq | baseline | ratio | target |"
-    lines = [header, "|---|---|---:|---:|---:|---|"]
-    for row in rows:
-        lines.append(
-            f"| {row.name} | {row.unit} | {row.protoreq:,.1f} | {row.baseline:,.1f} "
-            f"| {row.ratio:.3f} | {row.target} |"
-        )
+def absolute_row(name: str, unit: str, values: Sequence[float], limit: float, target: str) -> Row:
+    """A row against a fixed limit (the plugin's 0.5 s): the "baseline" is the limit itself."""
+    value = statistics.median(values)
+    return Row(name, unit, value, limit, value / limit, target)
+
+
+def _number(value: float) -> str:
+    if value >= 100:
+        return f"{value:,.0f}"
+    if value >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3g}"
+
+
+def render(rows: Sequence[Row]) -> str:
+    """A Markdown table, ready to paste into bench/README.md."""
+    lines = [
+        "| benchmark | unit | protoreq | baseline | ratio | target | |",
+        "|---|---|---:|---:|---:|---|---|",
+    ]
+    lines += [
+        f"| {row.name} | {row.unit} | {_number(row.protoreq)} | {_number(row.baseline)} "
+        f"| {row.ratio:.3f} | {row.target} | {row.verdict} |"
+        for row in rows
+    ]
     return "\n".join(lines)

@@ -1,27 +1,19 @@
-"""A large generated .proto tree, and the generator's timings on it.
+"""A large generated .proto tree: the generator rows' workload.
 
 Write the tree (default 100 files x 5 services x 10 RPCs = 5,000 RPCs)::
 
-    python -m tests.generator.make_big_tree OUT_DIR
-
-and time the plugin on it::
-
-    python -m tests.generator.make_big_tree OUT_DIR --bench
+    python -m bench.tree OUT_DIR
 
 Each file imports a shared ``big/common.proto``; each RPC has its own request
 message with a scalar, an enum, an imported message, a repeated field, a map
 and a proto3 ``optional``, and a leading comment, so rendering does the work
-real files need. :func:`write_tree` is reused by ``bench/``.
+real files need.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
-import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 COMMON = """\
@@ -95,75 +87,15 @@ def write_tree(root: Path, *, files: int = 100, services: int = 5, rpcs: int = 1
     return written
 
 
-def _best(runs: int, action: Callable[[], object]) -> float:
-    timings = []
-    for _ in range(runs):
-        gc.collect()  # generation turns the collector off; start each run from a clean heap
-        start = time.perf_counter()
-        action()
-        timings.append(time.perf_counter() - start)
-    return min(timings)
-
-
-def bench(root: Path, runs: int = 5) -> dict[str, float]:
-    """Seconds (best of ``runs``) for the plugin in process, as a process, and under protoc."""
-    from protoreq_generator.plugin import generate  # noqa: PLC0415 -- keeps --help light
-    from protoreq_generator.protoc import Invocation, descriptor_request  # noqa: PLC0415
-    from tests.generator.support import script  # noqa: PLC0415
-
-    sources = sorted((root / "big").glob("f*.proto"))
-    request = descriptor_request(Invocation(includes=(root,), sources=tuple(sources)))
-    data = request.SerializeToString()
-    plugin = script("protoc-gen-protoreq")
-    out = root / "out"
-    out.mkdir(exist_ok=True)
-    protoc = [sys.executable, "-m", "grpc_tools.protoc", f"-I{root}"]
-    timings = {
-        "in_process": _best(runs, lambda: generate(request)),
-        "plugin_process": _best(
-            runs, lambda: subprocess.run([plugin], input=data, capture_output=True, check=True)
-        ),
-        "protoc_with_plugin": _best(
-            runs,
-            lambda: subprocess.run(
-                [*protoc, f"--plugin=protoc-gen-protoreq={plugin}", f"--protoreq_out={out}"]
-                + [str(path) for path in sources],
-                check=True,
-            ),
-        ),
-        "protoc_alone": _best(
-            runs,
-            lambda: subprocess.run(
-                [*protoc, f"--descriptor_set_out={out / 'set.pb'}"]
-                + [str(path) for path in sources],
-                check=True,
-            ),
-        ),
-    }
-    timings["rpcs"] = float(
-        sum(len(service.method) for file in request.proto_file for service in file.service)
-    )
-    return timings
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("out", type=Path)
     parser.add_argument("--files", type=int, default=100)
     parser.add_argument("--services", type=int, default=5)
     parser.add_argument("--rpcs", type=int, default=10)
-    parser.add_argument("--bench", action="store_true", help="time the plugin on the tree")
-    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args(argv)
-    write_tree(args.out, files=args.files, services=args.services, rpcs=args.rpcs)
-    if args.bench:
-        timings = bench(args.out, args.runs)
-        rpcs = int(timings.pop("rpcs"))
-        sys.stdout.write(f"{rpcs} RPCs, best of {args.runs} runs:\n")
-        for name, seconds in timings.items():
-            sys.stdout.write(f"  {name:<20} {seconds:7.3f} s\n")
-        per_rpc = timings["in_process"] / rpcs * 1e6
-        sys.stdout.write(f"  in-process per RPC    {per_rpc:7.1f} us\n")
+    written = write_tree(args.out, files=args.files, services=args.services, rpcs=args.rpcs)
+    sys.stdout.write(f"{len(written)} files, {len(written) * args.services * args.rpcs} RPCs\n")
     return 0
 
 

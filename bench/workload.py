@@ -1,87 +1,76 @@
-"""The server process, the compiled protos, and timing one variant.
+"""Timing one variant: a bounded loop, its client CPU and its rate.
 
 Client CPU is ``time.process_time()`` of this process — it includes grpcio's
-own threads — divided by the calls made; the server runs in another process.
+own threads (the sync channel's polling thread, the async completion queue) —
+divided by the operations made; the server runs in another process, so none
+of its work is counted. Every loop is bounded twice, by a count and by a wall
+clock limit, so a slow machine makes a run less precise, never endless.
 """
 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
-import tempfile
+import gc
 import time
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 @dataclass(frozen=True)
 class Sample:
+    """One timed loop of one variant."""
+
     cpu_us_per_op: float
     ops_per_second: float
+    ops: int
+
+    def per(self, items: int) -> Sample:
+        """The same sample per item, when one operation handles ``items`` (stream messages)."""
+        return Sample(self.cpu_us_per_op / items, self.ops_per_second * items, self.ops * items)
 
 
-def compile_protos() -> Path:
-    """protoc output for protos/ (``protos.user_pb2``, ``protos.user_protoreq``) on sys.path."""
-    out = Path(tempfile.mkdtemp(prefix="protoreq-bench-"))
-    sources = sorted(str(p.relative_to(REPO_ROOT)) for p in (REPO_ROOT / "protos").glob("*.proto"))
-    subprocess.run(
-        [sys.executable, "-m", "protoreq_generator.cli", "generate", "-I", str(REPO_ROOT),
-         *sources, "-o", str(out)],
-        check=True,
-        cwd=REPO_ROOT,
-    )  # fmt: skip
-    sys.path.insert(0, str(out))
-    return out
+def _sample(cpu: float, wall: float, ops: int) -> Sample:
+    if ops == 0:
+        raise RuntimeError("a timed loop made no operation")
+    return Sample(cpu * 1e6 / ops, ops / wall, ops)
 
 
-@contextmanager
-def bench_server(protos_dir: Path) -> Iterator[str]:
-    """Start ``bench.server`` in a child process; yield its ``127.0.0.1:port``."""
-    child = subprocess.Popen(
-        [sys.executable, "-m", "bench.server", str(protos_dir)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        cwd=REPO_ROOT,
-        text=True,
-    )
-    try:
-        assert child.stdout is not None
-        port = int(child.stdout.readline())
-        yield f"127.0.0.1:{port}"
-    finally:
-        assert child.stdin is not None
-        child.stdin.close()
-        try:
-            child.wait(10)
-        except subprocess.TimeoutExpired:
-            child.kill()
-
-
-def time_sync(operation: Callable[[], object], count: int) -> Sample:
+def time_sync(operation: Callable[[], object], count: int, max_seconds: float) -> Sample:
+    """Run ``operation`` ``count`` times, or fewer if ``max_seconds`` pass first."""
+    gc.collect()  # garbage of the previous variant is not this one's cost
     cpu, wall = time.process_time(), time.perf_counter()
-    for _ in range(count):
+    stop = wall + max_seconds
+    done = 0
+    while done < count:
         operation()
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    return Sample(cpu * 1e6 / count, count / wall)
+        done += 1
+        if time.perf_counter() > stop:
+            break
+    return _sample(time.process_time() - cpu, time.perf_counter() - wall, done)
 
 
 async def time_async(
-    operation: Callable[[], Awaitable[object]], count: int, concurrency: int
+    operation: Callable[[], Awaitable[object]],
+    count: int,
+    concurrency: int,
+    max_seconds: float,
 ) -> Sample:
-    """``count`` operations spread over ``concurrency`` workers on the running loop."""
-    share = max(1, count // concurrency)
+    """``count`` operations by ``concurrency`` tasks on the running loop, bounded in time too."""
+    gc.collect()
+    done = 0
+    stop = time.perf_counter() + max_seconds
 
     async def worker() -> None:
-        for _ in range(share):
+        nonlocal done
+        while done < count and time.perf_counter() <= stop:
+            done += 1  # claimed before awaiting, so the tasks make exactly `count` together
             await operation()
 
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    done = share * concurrency
-    return Sample(cpu * 1e6 / done, done / wall)
+    return _sample(time.process_time() - cpu, time.perf_counter() - wall, done)
+
+
+def rotations(names: list[str], repetitions: int) -> list[list[str]]:
+    """Each repetition runs every variant once, starting one further along each time."""
+    return [names[i % len(names) :] + names[: i % len(names)] for i in range(repetitions)]
