@@ -25,8 +25,8 @@ from protoreq._stream_outgoing import (
 )
 from protoreq._stream_scripted import AsyncScriptedCall, KnownStatus, ScriptedCall
 from protoreq.invocation import PreparedCall
+from protoreq.metadata import received_metadata
 from protoreq.response import GrpcResponse
-from protoreq.status import received_metadata
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
 
 CallOptions = dict[str, Any]

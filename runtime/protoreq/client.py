@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import itertools
 import threading
 import time
@@ -21,6 +22,7 @@ from typing import Any, Final, Self, TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from protoreq._grpc_internals import finished_metadata, unary_call
 from protoreq._stream_calls import (
     call_client_streaming,
     call_client_streaming_async,
@@ -33,7 +35,7 @@ from protoreq.channel import ChannelOption, ChannelSettings, as_options
 from protoreq.credentials import TlsConfig, explain_connection_failure
 from protoreq.errors import ClientClosedError
 from protoreq.invocation import CallDefaults, PreparedCall, prepare
-from protoreq.method import RpcMethod
+from protoreq.method import Cardinality, RpcMethod
 from protoreq.request import (
     BidiStreamingGrpcRequest,
     ClientStreamingGrpcRequest,
@@ -50,12 +52,14 @@ from protoreq.retry import (
     log_retry_decision,
 )
 from protoreq.sharing import SharedChannels
-from protoreq.status import LocalRpcError, received_metadata
+from protoreq.status import LocalRpcError
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
 
 RespT = TypeVar("RespT", bound=Message)
 
 _CLOSE_WAIT_SECONDS: Final = 5.0
+
+_OK: Final = grpc.StatusCode.OK
 
 DEFAULT_TIMEOUT: Final = 30.0
 """Seconds a call may take when neither the request nor the client says otherwise."""
@@ -71,21 +75,36 @@ class _Slot:
 
     def __init__(self, channel: grpc.Channel | grpc.aio.Channel) -> None:
         self.channel = channel
-        self.callables: dict[tuple[str, str], Any] = {}
+        self.callables: dict[str, dict[str, Any]] = {kind.value: {} for kind in Cardinality}
+        """Per kind (``"unary_unary"``...), by method path: no key tuple to build per call."""
 
     def callable(self, kind: str, rpc: RpcMethod[Any, Any]) -> Any:
-        """grpcio's multicallable for ``rpc``, made once per channel: making one costs a lookup."""
-        key = (kind, rpc.path)
-        found = self.callables.get(key)
+        """grpcio's multicallable for ``rpc``, made once per channel: making one costs a lookup.
+
+        Made as grpc's generated stubs make theirs, as a registered method, so
+        grpc core resolves the method path once per channel, not once per call.
+        """
+        made = self.callables[kind]
+        found = made.get(rpc.path)
         if found is None:
             factory: Callable[..., Any] = getattr(self.channel, kind)
             found = factory(
                 rpc.path,
                 request_serializer=rpc.request_type.SerializeToString,
                 response_deserializer=rpc.response_type.FromString,
+                **_REGISTERED,
             )
-            self.callables[key] = found
+            made[rpc.path] = found
         return found
+
+
+def _registered_method_keyword() -> dict[str, bool]:
+    """``_registered_method=True`` where this grpcio takes it (generated stubs pass it too)."""
+    parameters = inspect.signature(grpc.Channel.unary_unary).parameters
+    return {"_registered_method": True} if "_registered_method" in parameters else {}
+
+
+_REGISTERED: Final = _registered_method_keyword()
 
 
 _SHARED_CHANNELS: Final = SharedChannels[list[_Slot]]()
@@ -213,7 +232,8 @@ class GrpcClient:
 
         RPC failures come back as an unsuccessful response, never as exceptions.
         """
-        self._check_open()
+        if self._closed:
+            self._check_open()
         prepared = prepare(request, self._defaults, streaming_response=False)
         if isinstance(prepared, GrpcResponse):
             return prepared
@@ -229,13 +249,17 @@ class GrpcClient:
         self, request: GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]
     ) -> GrpcResponse[RespT]:
         """``call()`` for asyncio code; cancelling the awaiting task cancels the RPC."""
-        self._check_open()
+        if self._closed:
+            self._check_open()
         prepared = prepare(request, self._defaults, streaming_response=False)
         if isinstance(prepared, GrpcResponse):
             return prepared
         while True:
             prepared.attempt += 1
-            response = await self._attempt_async(prepared)
+            if prepared.message is None:
+                response = await self._client_streaming_async(self._async_slot(), prepared)
+            else:
+                response = await self._unary_async(prepared)
             delay = self._retry_delay(prepared, response)
             if delay is None:
                 return response
@@ -275,6 +299,11 @@ class GrpcClient:
 
     def _retry_delay(self, prepared: PreparedCall, response: GrpcResponse[Any]) -> float | None:
         """Seconds to wait before the next attempt, or ``None``: see :func:`decide_retry`."""
+        if response._code is _OK:
+            # decide_retry's first rule, without building a decision nobody reads.
+            if self._retry_budget is not None:
+                self._retry_budget.record_success()
+            return None
         decision = decide_retry(
             prepared.retry,
             response,
@@ -283,7 +312,7 @@ class GrpcClient:
             remaining=prepared.remaining(),
             budget=self._retry_budget,
         )
-        if prepared.retry is not None and not response.is_success():
+        if prepared.retry is not None:
             log_retry_decision(
                 decision,
                 path=prepared.rpc.path,
@@ -317,44 +346,43 @@ class GrpcClient:
         slot = self._sync_slot()
         if prepared.message is None:
             return self._client_streaming_sync(slot, prepared)
-        multicallable = slot.callable("unary_unary", prepared.rpc)
+        deadline = prepared.deadline
         try:
-            reply, call = multicallable.with_call(
+            reply, received = unary_call(
+                slot.callable("unary_unary", prepared.rpc),
                 prepared.message,
-                timeout=prepared.remaining(),
-                metadata=prepared.metadata,
-                **self._attempt_options(prepared),
+                None if deadline is None else deadline - time.monotonic(),
+                prepared.metadata,
+                self._call_options
+                if prepared.compression is None
+                else self._attempt_options(prepared),
             )
         except grpc.RpcError as error:
             return self._failed(prepared, error)
-        return prepared.succeeded(
-            reply,
-            received_metadata(call.initial_metadata()),
-            received_metadata(call.trailing_metadata()),
-        )
+        return prepared.answered(reply, received)
 
-    async def _attempt_async(self, prepared: PreparedCall) -> GrpcResponse[Any]:
-        slot = self._async_slot()
-        if prepared.message is None:
-            return await self._client_streaming_async(slot, prepared)
-        multicallable = slot.callable("unary_unary", prepared.rpc)
+    async def _unary_async(self, prepared: PreparedCall) -> GrpcResponse[Any]:
+        """One unary attempt on the running loop's channel: one await, on grpcio's call."""
+        multicallable = self._async_slot().callable("unary_unary", prepared.rpc)
+        deadline = prepared.deadline
         call = multicallable(
             prepared.message,
-            timeout=prepared.remaining(),
+            timeout=None if deadline is None else deadline - time.monotonic(),
             metadata=prepared.metadata,
             **self._attempt_options(prepared),
         )
         try:
             reply = await call
-            initial = await call.initial_metadata()
-            trailing = await call.trailing_metadata()
+            received = finished_metadata(call)
+            if received is None:  # grpcio changed its internals: ask the public way
+                received = (await call.initial_metadata(), await call.trailing_metadata())
         except grpc.RpcError as error:
             return self._failed(prepared, error)
         except asyncio.CancelledError:
             if _task_is_cancelled():
                 raise  # our caller cancelled us: the RPC is already cancelled with it
             return prepared.cancelled_locally()
-        return prepared.succeeded(reply, received_metadata(initial), received_metadata(trailing))
+        return prepared.answered(reply, received)
 
     def _client_streaming_sync(self, slot: _Slot, prepared: PreparedCall) -> GrpcResponse[Any]:
         multicallable = slot.callable("stream_unary", prepared.rpc)
@@ -406,6 +434,8 @@ class GrpcClient:
 
     def _sync_slot(self) -> _Slot:
         slots = self._sync_slots
+        if slots and self._pool_size == 1:
+            return slots[0]
         if not slots:
             with self._lock:
                 self._check_open()

@@ -7,21 +7,35 @@ outgoing call made for it, sync or async, without passing anything around.
 
 from __future__ import annotations
 
+import os
+import random
 import time
-import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 if TYPE_CHECKING:
     import grpc
 
 
+_trace_ids = random.Random()  # trace ids must be unique, not secret
+"""A generator of our own: ``random.seed(0)`` in user code must not make trace ids repeat."""
+_random_bytes = _trace_ids.randbytes
+if hasattr(os, "register_at_fork"):  # forked workers must not repeat their parent's ids
+    os.register_at_fork(after_in_child=_trace_ids.seed)
+
+
 def new_trace_id() -> str:
-    """A fresh random trace id (32 lowercase hex digits, W3C trace-id sized)."""
-    return uuid.uuid4().hex
+    """A fresh random trace id (32 lowercase hex digits, W3C trace-id sized).
+
+    Made on every call that has no trace id yet, so it is cheap: 128 bits from a
+    Mersenne Twister seeded from ``os.urandom`` (reseeded in forked children),
+    several times faster than ``uuid.uuid4().hex``. Trace ids identify, they do not
+    authenticate, so they need not be unpredictable.
+    """
+    return _random_bytes(16).hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +50,10 @@ _current: ContextVar[_Scope] = ContextVar(
     "protoreq_request_context",
     default=_Scope(),  # noqa: B039
 )
+
+
+current_scope: Final[Callable[[], _Scope]] = _current.get
+"""The current trace id, client ip and deadline in one read (the call path needs them all)."""
 
 
 class RequestContext:

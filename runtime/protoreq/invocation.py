@@ -4,21 +4,32 @@
 in how they wait on grpcio; checking the request, building metadata, computing
 the deadline, deciding on retries, building the response and logging all live
 here, once.
+
+Speed: :func:`prepare` runs for every call, so whatever depends only on the
+request's class is worked out once per class (:class:`CallPlan`), and the
+common case — a generated request with the default ``metadata()``,
+``timeout()``, ``retry_policy()`` and ``compression()`` — reads its settings
+straight from the instance instead of calling those methods. Subclasses that
+override any of them take the general road, which calls them as before.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import sys
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import grpc
 from google.protobuf.message import Message
 
 from protoreq._defaults import USE_CLIENT_DEFAULT
-from protoreq.context import RequestContext
+from protoreq.context import current_scope, new_trace_id
 from protoreq.errors import InvalidRequestError
-from protoreq.logs import log_call_outcome, log_payload
+from protoreq.logs import log_call_outcome, log_payload, outcome_logged
+from protoreq.logs import logger as _logger
 from protoreq.metadata import Metadata, MetadataPairs, outgoing_metadata
 from protoreq.method import Cardinality, RpcMethod, resolve_method
 from protoreq.request import (
@@ -28,11 +39,13 @@ from protoreq.request import (
     ClientStreamingGrpcRequest,
     GrpcRequest,
     ServerStreamingGrpcRequest,
+    _RequestDefaults,
+    _RequestSettings,
 )
-from protoreq.response import GrpcResponse
+from protoreq.response import GrpcResponse, ReceivedMetadata
 from protoreq.retry import RetryPolicy
 from protoreq.status import LocalRpcError, response_from_error
-from protoreq.tracing import with_trace_headers
+from protoreq.tracing import OTEL_MODULE, TRACE_ID_KEY, with_trace_headers, with_w3c_headers
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,9 +81,24 @@ class PreparedCall:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
+    def answered(self, reply: Message, received: ReceivedMetadata) -> GrpcResponse[Any]:
+        """The OK response to a call made by the client; metadata is converted only if asked for."""
+        response: GrpcResponse[Any] = GrpcResponse.received(
+            self.rpc.path,
+            reply,
+            received,
+            time.monotonic() - self.started,
+            self.trace_id,
+            self.attempt,
+        )
+        if _logger.isEnabledFor(logging.INFO):  # else nothing is logged, payloads included
+            self.log(response, reply=reply)
+        return response
+
     def succeeded(
         self, message: Message, initial: Metadata, trailing: Metadata
     ) -> GrpcResponse[Any]:
+        """The OK response, from metadata already at hand (the testing fakes have it so)."""
         response: GrpcResponse[Any] = GrpcResponse(
             method_path=self.rpc.path,
             code=grpc.StatusCode.OK,
@@ -81,7 +109,8 @@ class PreparedCall:
             trace_id=self.trace_id,
             attempts=self.attempt,
         )
-        self.log(response, reply=message)
+        if _logger.isEnabledFor(logging.INFO):
+            self.log(response, reply=message)
         return response
 
     def cancelled_locally(self) -> GrpcResponse[Any]:
@@ -98,7 +127,8 @@ class PreparedCall:
             trace_id=self.trace_id,
             attempts=self.attempt,
         )
-        self.log(response)
+        if outcome_logged(ok=False):
+            self.log(response)
         return response
 
     def log(
@@ -107,6 +137,7 @@ class PreparedCall:
         extra: dict[str, object] | None = None,
         reply: Message | None = None,
     ) -> None:
+        """The call's record (and its payloads at DEBUG), formatted only if a logger wants it."""
         if self.message is not None:
             log_payload("sent", self.rpc.path, self.message, self.trace_id)
         if reply is not None:
@@ -125,6 +156,78 @@ class PreparedCall:
         )
 
 
+def _inherits(cls: type, name: str, owner: type) -> bool:
+    """Whether ``cls`` uses ``owner``'s own ``name`` method, not an override."""
+    return getattr(cls, name, None) is getattr(owner, name)
+
+
+class CallPlan:
+    """What sending requests of one class needs that depends only on the class.
+
+    Worked out on the first call with a class and stored on the class itself
+    (see :func:`plan_for`), so later calls do no isinstance checks against the
+    abstract bases, no cardinality checks and, for generated classes, no
+    descriptor lookups. Storing it on the class rather than in a registry
+    keeps classes made at run time collectable.
+    """
+
+    __slots__ = (
+        "client_retry",
+        "owner",
+        "reads_settings",
+        "rpc",
+        "sends_message",
+    )
+
+    def __init__(self, cls: type, request: object, streaming_response: bool) -> None:
+        self.owner = cls  # a subclass inherits the attribute: it must not use its parent's plan
+        rpc: RpcMethod[Any, Any] | None = getattr(cls, "rpc", None)
+        if rpc is not None:
+            _check_kind(request, rpc, streaming_response=streaming_response)  # type: ignore[arg-type]
+        self.rpc = rpc
+        """The class's static ``rpc``, already checked against the call kind; ``None`` for
+        hand-written requests, which name their RPC per instance: resolved per call."""
+        self.sends_message = isinstance(request, GrpcRequest | ServerStreamingGrpcRequest)
+        """``message()`` (unary and server-streaming) rather than ``messages()``."""
+        self.reads_settings = (
+            isinstance(request, _RequestDefaults)
+            and _inherits(cls, "metadata", _RequestDefaults)
+            and _inherits(cls, "timeout", _RequestDefaults)
+            and _inherits(cls, "retry_policy", _RequestSettings)
+            and _inherits(cls, "compression", _RequestSettings)
+        )
+        """The four settings are ``BaseGrpcRequest``'s own: read the instance's fields."""
+        self.client_retry = (
+            rpc is not None
+            and rpc.cardinality is Cardinality.UNARY_UNARY
+            and rpc.idempotency.safe_to_retry
+        )
+        """With ``reads_settings`` and a static ``rpc``: whether the client's default retry
+        policy applies (only to RPCs the proto marks safe to repeat)."""
+
+
+_PLAN_ATTRIBUTES: Final = ("_protoreq_call_plan", "_protoreq_stream_plan")
+"""Where :func:`plan_for` keeps a class's plans: one for ``call()``, one for ``stream()``."""
+
+
+def plan_for(request: object, streaming_response: bool) -> CallPlan:
+    """The :class:`CallPlan` of ``type(request)``; misuse raises here, before anything is sent."""
+    cls = type(request)
+    attribute = _PLAN_ATTRIBUTES[streaming_response]
+    plan: CallPlan | None = getattr(cls, attribute, None)
+    if plan is not None and plan.owner is cls:
+        return plan
+    if not isinstance(request, REQUEST_BASES):
+        raise InvalidRequestError(
+            f"expected a protoreq request (a GrpcRequest/BaseGrpcRequest subclass or a generated "
+            f"*GrpcRequest), got {cls.__name__}: {request!r:.80}"
+        )
+    plan = CallPlan(cls, request, streaming_response)
+    with contextlib.suppress(AttributeError, TypeError):  # else: a fresh plan per call
+        setattr(cls, attribute, plan)
+    return plan
+
+
 def prepare(
     request: object, defaults: CallDefaults, *, streaming_response: bool
 ) -> PreparedCall | GrpcResponse[Any]:
@@ -134,33 +237,67 @@ def prepare(
     before anything is sent; a deadline already spent by the enclosing
     :class:`RequestContext` answers DEADLINE_EXCEEDED without sending.
     """
-    if not isinstance(request, REQUEST_BASES):
-        raise InvalidRequestError(
-            f"expected a protoreq request (a GrpcRequest/BaseGrpcRequest subclass or a generated "
-            f"*GrpcRequest), got {type(request).__name__}: {request!r:.80}"
-        )
+    plan: CallPlan | None = getattr(type(request), _PLAN_ATTRIBUTES[streaming_response], None)
+    if plan is None or plan.owner is not type(request):
+        plan = plan_for(request, streaming_response)
+    checked: Any = request  # plan_for checked that it is a request
     message: Message | None = None
-    if isinstance(request, GrpcRequest | ServerStreamingGrpcRequest):
-        message = request.message()  # first: a hand-written message() imports its _pb2 module
-    rpc = type(request).rpc or resolve_method(request.service_name(), request.method_name())
-    _check_kind(request, rpc, streaming_response=streaming_response)
+    if plan.sends_message:
+        # First: a hand-written message() imports its _pb2 module, which resolving needs.
+        message = checked.message()
+    rpc = plan.rpc
+    if rpc is None:
+        rpc = resolve_method(checked.service_name(), checked.method_name())
+        _check_kind(checked, rpc, streaming_response=streaming_response)
     if message is not None and type(message) is not rpc.request_type:
-        _check_message_type(request, rpc, message)
+        _check_message_type(checked, rpc, message)
 
+    scope = current_scope()
     now = time.monotonic()
-    deadline = _deadline(request, defaults, now)
-    metadata, trace_id = with_trace_headers(outgoing_metadata(request.metadata()))
+    timeout = checked._timeout if plan.reads_settings else checked.timeout()
+    if timeout is USE_CLIENT_DEFAULT:
+        timeout = defaults.timeout
+    elif timeout is not None and timeout < 0:
+        raise InvalidRequestError(f"{type(checked).__name__}.timeout() is negative: {timeout}")
+    deadline = None if timeout is None else now + timeout
+    inherited = scope.deadline
+    if inherited is not None and (deadline is None or inherited < deadline):
+        deadline = inherited
+    if plan.reads_settings:
+        if plan.rpc is None:  # resolved per call: the default policy depends on it
+            retry = _retry_policy(checked, rpc, defaults)
+        else:
+            retry = defaults.retry if plan.client_retry else None
+        compression = None
+        trace_id = scope.trace_id
+        if checked._extra_metadata or (trace_id and not _plain_text(trace_id)):
+            # The caller's own pairs, or a context trace id outgoing_metadata() must refuse.
+            metadata, trace_id = with_trace_headers(outgoing_metadata(checked.metadata()))
+        else:
+            if not trace_id:
+                trace_id = new_trace_id()
+            metadata = ((TRACE_ID_KEY, trace_id),)
+            if OTEL_MODULE in sys.modules:
+                metadata = with_w3c_headers(metadata)
+    else:
+        metadata, trace_id = with_trace_headers(outgoing_metadata(checked.metadata()))
+        retry = _retry_policy(checked, rpc, defaults)
+        chosen = checked.compression()
+        compression = None if chosen is USE_CLIENT_DEFAULT else chosen
+
     prepared = PreparedCall(
-        rpc=rpc,
-        request=request,
-        message=message,
-        metadata=metadata,
-        deadline=deadline,
-        trace_id=trace_id,
-        retry=_retry_policy(request, rpc, defaults),
-        target=defaults.target,
-        started=now,
-        compression=_compression(request),
+        rpc,
+        checked,
+        message,
+        metadata,
+        deadline,
+        trace_id,
+        retry,
+        defaults.target,
+        now,
+        0,
+        0,
+        compression,
     )
     if deadline is not None and deadline <= now:
         return prepared.failed(
@@ -172,17 +309,9 @@ def prepare(
     return prepared
 
 
-def _deadline(request: AnyRequest, defaults: CallDefaults, now: float) -> float | None:
-    timeout = request.timeout()
-    if timeout is USE_CLIENT_DEFAULT:
-        timeout = defaults.timeout
-    if timeout is not None and timeout < 0:
-        raise InvalidRequestError(f"{type(request).__name__}.timeout() is negative: {timeout}")
-    own = None if timeout is None else now + timeout
-    inherited = RequestContext.get_deadline()
-    if inherited is None:
-        return own
-    return inherited if own is None else min(own, inherited)
+def _plain_text(value: str) -> bool:
+    """What outgoing_metadata() accepts as a text value; anything else goes there to be refused."""
+    return value.isascii() and value.isprintable()
 
 
 def _retry_policy(
@@ -197,11 +326,6 @@ def _retry_policy(
         # The client's default covers only RPCs the proto declares safe to repeat.
         return defaults.retry if rpc.idempotency.safe_to_retry else None
     return chosen
-
-
-def _compression(request: AnyRequest) -> grpc.Compression | None:
-    chosen = request.compression()
-    return None if chosen is USE_CLIENT_DEFAULT else chosen
 
 
 def _check_kind(request: AnyRequest, rpc: RpcMethod[Any, Any], *, streaming_response: bool) -> None:

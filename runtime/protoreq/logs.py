@@ -26,6 +26,16 @@ _STANDARD_ATTRIBUTES: Final = frozenset(
 ) | {"message", "asctime", "taskName"}
 
 
+def outcome_logged(*, ok: bool) -> bool:
+    """Whether a call's outcome would be logged at all (INFO on success, WARNING otherwise).
+
+    The call path asks this first and skips building the record's fields when
+    nobody listens; payloads are logged at DEBUG, below both levels, so a
+    ``False`` here rules them out too.
+    """
+    return logger.isEnabledFor(logging.INFO if ok else logging.WARNING)
+
+
 def log_call_outcome(
     *,
     target: str,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Final
+from typing import Any, Final, Protocol
 
 from protoreq.errors import InvalidMetadataError
 
@@ -130,3 +130,21 @@ class Metadata(Mapping[str, MetadataValue]):
 
 
 EMPTY_METADATA: Final = Metadata()
+
+
+def received_metadata(pairs: Iterable[tuple[str, MetadataValue]] | None) -> Metadata:
+    """grpcio hands back tuples of namedtuples (sync) or ``aio.Metadata``; normalize both."""
+    if not pairs:
+        return EMPTY_METADATA
+    return Metadata((key, value) for key, value in pairs)
+
+
+class FinishedCall(Protocol):
+    """A finished grpcio call, asked for its metadata only when a response's owner wants it.
+
+    The sync ``with_call`` result fits; reading its metadata takes a lock and
+    two conversions, which most callers never need.
+    """
+
+    def initial_metadata(self) -> Any: ...
+    def trailing_metadata(self) -> Any: ...

@@ -7,14 +7,17 @@ logged, retried or passed on without exception plumbing.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import grpc
 from google.protobuf import any_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 
 from protoreq.errors import GrpcStatusError
-from protoreq.metadata import EMPTY_METADATA, Metadata
+from protoreq.metadata import EMPTY_METADATA, FinishedCall, Metadata, received_metadata
+
+ReceivedMetadata = tuple[Any, Any] | FinishedCall | None
+"""Metadata not read yet: raw ``(initial, trailing)`` pairs, or a finished call to ask."""
 
 if TYPE_CHECKING:
     from google.rpc import status_pb2
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
 T = TypeVar("T", bound=Message)
 
 STATUS_DETAILS_KEY = "grpc-status-details-bin"
+_OK: Final = grpc.StatusCode.OK
 
 
 class GrpcResponse(Generic[T]):
@@ -32,6 +36,7 @@ class GrpcResponse(Generic[T]):
         "_code",
         "_details",
         "_elapsed",
+        "_finished_call",
         "_initial_metadata",
         "_merged_metadata",
         "_message",
@@ -57,15 +62,46 @@ class GrpcResponse(Generic[T]):
         self._code = code
         self._details = details
         self._message = message
-        self._initial_metadata = initial_metadata
-        self._trailing_metadata = trailing_metadata
+        self._initial_metadata: Metadata | None = initial_metadata
+        self._trailing_metadata: Metadata | None = trailing_metadata
+        self._finished_call: ReceivedMetadata = None
         self._merged_metadata: Metadata | None = None
         self._elapsed = elapsed
         self._trace_id = trace_id
         self._attempts = attempts
 
+    @classmethod
+    def received(  # noqa: PLR0917  # positional: made on every call, keyword binding costs
+        cls,
+        method_path: str,
+        message: T,
+        received: ReceivedMetadata,
+        elapsed: float,
+        trace_id: str | None,
+        attempts: int,
+    ) -> GrpcResponse[T]:
+        """A successful response as the client makes one per call: positional, metadata unread.
+
+        ``received`` is grpcio's raw ``(initial, trailing)`` pairs or a finished
+        call with ``initial_metadata()`` / ``trailing_metadata()`` methods; they
+        become :class:`Metadata` only when asked for.
+        """
+        response = cls.__new__(cls)
+        response._method_path = method_path
+        response._code = _OK
+        response._details = ""
+        response._message = message
+        response._initial_metadata = None
+        response._trailing_metadata = None
+        response._finished_call = received
+        response._merged_metadata = None
+        response._elapsed = elapsed
+        response._trace_id = trace_id
+        response._attempts = attempts
+        return response
+
     def is_success(self) -> bool:
-        return self._code is grpc.StatusCode.OK
+        return self._code is _OK
 
     def status_code(self) -> grpc.StatusCode:
         return self._code
@@ -89,14 +125,20 @@ class GrpcResponse(Generic[T]):
     def metadata(self) -> Metadata:
         """Initial and trailing metadata together; a key in both shows its trailing value."""
         if self._merged_metadata is None:
-            self._merged_metadata = self._initial_metadata + self._trailing_metadata
+            self._merged_metadata = self.initial_metadata() + self.trailing_metadata()
         return self._merged_metadata
 
     def initial_metadata(self) -> Metadata:
-        return self._initial_metadata
+        found = self._initial_metadata
+        if found is None:
+            found = self._initial_metadata = _read(self._finished_call, initial=True)
+        return found
 
     def trailing_metadata(self) -> Metadata:
-        return self._trailing_metadata
+        found = self._trailing_metadata
+        if found is None:
+            found = self._trailing_metadata = _read(self._finished_call, initial=False)
+        return found
 
     def method_path(self) -> str:
         """``/package.Service/Method``, for messages and logs."""
@@ -116,7 +158,7 @@ class GrpcResponse(Generic[T]):
 
     def rich_status(self) -> status_pb2.Status | None:
         """The ``google.rpc.Status`` a server attached (``grpc-status-details-bin``), if any."""
-        raw = self._trailing_metadata.get(STATUS_DETAILS_KEY)
+        raw = self.trailing_metadata().get(STATUS_DETAILS_KEY)
         if not isinstance(raw, bytes):
             return None
         from google.rpc import status_pb2  # noqa: PLC0415  # only failures with details pay for it
@@ -144,6 +186,16 @@ class GrpcResponse(Generic[T]):
             f"{f' {self._details!r}' if self._details else ''}"
             f" attempts={self._attempts} elapsed={self._elapsed * 1000:.1f}ms>"
         )
+
+
+def _read(received: ReceivedMetadata, *, initial: bool) -> Metadata:
+    """One half of what :meth:`GrpcResponse.received` was given, as :class:`Metadata`."""
+    if received is None:
+        return EMPTY_METADATA
+    if isinstance(received, tuple):
+        return received_metadata(received[0 if initial else 1])
+    pairs = received.initial_metadata() if initial else received.trailing_metadata()
+    return received_metadata(pairs)
 
 
 def _unpack(detail: any_pb2.Any) -> Message:

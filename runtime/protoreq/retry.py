@@ -151,6 +151,8 @@ class RetryBudget:
         return self._tokens > self.throttle.max_tokens / 2
 
     def record_success(self) -> None:
+        if self._tokens >= self.throttle.max_tokens:
+            return  # the usual state of a healthy client: nothing to add, no lock to take
         with self._lock:
             self._tokens = min(self.throttle.max_tokens, self._tokens + self.throttle.token_ratio)
 

@@ -7,13 +7,14 @@ through :func:`response_from_error`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any, Protocol
 
 import grpc
 
-from protoreq.metadata import EMPTY_METADATA, Metadata, MetadataValue
+from protoreq.metadata import received_metadata
 from protoreq.response import GrpcResponse
+
+__all__ = ["LocalRpcError", "received_metadata", "response_from_error"]
 
 
 class _FinishedCall(Protocol):
@@ -21,13 +22,6 @@ class _FinishedCall(Protocol):
     def details(self) -> str | None: ...
     def initial_metadata(self) -> Any: ...
     def trailing_metadata(self) -> Any: ...
-
-
-def received_metadata(pairs: Iterable[tuple[str, MetadataValue]] | None) -> Metadata:
-    """grpcio hands back tuples of namedtuples (sync) or ``aio.Metadata``; normalize both."""
-    if not pairs:
-        return EMPTY_METADATA
-    return Metadata((key, value) for key, value in pairs)
 
 
 def response_from_error(

@@ -42,8 +42,7 @@ from protoreq._stream_scripted import (
     as_pairs,
 )
 from protoreq.errors import GrpcStatusError
-from protoreq.metadata import Metadata
-from protoreq.status import received_metadata
+from protoreq.metadata import Metadata, received_metadata
 
 if TYPE_CHECKING:
     from google.rpc import status_pb2

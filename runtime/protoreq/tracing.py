@@ -13,6 +13,8 @@ from protoreq.context import RequestContext, new_trace_id
 from protoreq.metadata import MetadataPairs
 
 TRACE_ID_KEY = "x-trace-id"
+OTEL_MODULE = "opentelemetry.trace"
+"""In ``sys.modules`` once the application uses OpenTelemetry; only then can a span be active."""
 
 
 def with_trace_headers(pairs: MetadataPairs) -> tuple[MetadataPairs, str]:
@@ -24,12 +26,13 @@ def with_trace_headers(pairs: MetadataPairs) -> tuple[MetadataPairs, str]:
     else:
         trace_id = RequestContext.get_trace_id() or new_trace_id()
         pairs = (*pairs, (TRACE_ID_KEY, trace_id))
-    if "opentelemetry.trace" in sys.modules:
-        pairs = _with_w3c_headers(pairs)
+    if OTEL_MODULE in sys.modules:
+        pairs = with_w3c_headers(pairs)
     return pairs, trace_id
 
 
-def _with_w3c_headers(pairs: MetadataPairs) -> MetadataPairs:
+def with_w3c_headers(pairs: MetadataPairs) -> MetadataPairs:
+    """``pairs`` plus ``traceparent`` (and what else the propagator injects) for the active span."""
     from opentelemetry import propagate, trace  # noqa: PLC0415  # already imported by the app
 
     if not trace.get_current_span().get_span_context().is_valid:

@@ -1,0 +1,106 @@
+"""The two places where protoreq reads grpcio's internals for speed, each with a public fallback.
+
+A unary call costs grpcio about a quarter of a million CPU instructions, and
+the benchmark (``bench/``) holds protoreq to 5 % on top. Two public grpcio
+APIs alone would spend most of that 5 %:
+
+* sync ``with_call()`` builds a ``_MultiThreadedRendezvous`` (an exception
+  object with four bases) only so that the caller can read the metadata
+  behind a lock; :func:`unary_call` calls the ``_blocking()`` step that both
+  ``__call__`` and ``with_call`` run, and reads the finished state directly;
+* grpc.aio's ``initial_metadata()`` and ``trailing_metadata()`` are two more
+  awaits per call that each wrap the raw tuples in an ``aio.Metadata``;
+  :func:`finished_metadata` reads the tuples from the finished Cython call, as
+  grpc.aio's own ``__await__`` does.
+
+Both are feature-detected once, at import; if grpcio changes what they rely
+on, the public APIs are used instead (tests/bench/test_fast_paths.py runs
+both ways against a real server).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import grpc
+
+Options = Mapping[str, Any]
+ReceivedPairs = tuple[Any, Any]
+"""Raw initial and trailing metadata as grpcio hands them out (tuples of pairs)."""
+
+_OK: Final = grpc.StatusCode.OK
+_BLOCKING_PARAMETERS: Final = (
+    "self",
+    "request",
+    "timeout",
+    "metadata",
+    "credentials",
+    "wait_for_ready",
+    "compression",
+)
+
+
+def _blocking_error_factory() -> Callable[[Any], grpc.RpcError] | None:
+    """grpcio's error class for a finished failed call, if ``_blocking()`` looks as expected."""
+    try:
+        from grpc import _channel  # noqa: PLC0415
+
+        blocking = _channel._UnaryUnaryMultiCallable._blocking
+        error_class: Callable[[Any], grpc.RpcError] = _channel._InactiveRpcError
+        state_parameters = inspect.signature(_channel._RPCState.__init__).parameters
+    except (ImportError, AttributeError, TypeError, ValueError):
+        return None
+    if tuple(inspect.signature(blocking).parameters) != _BLOCKING_PARAMETERS:
+        return None
+    if not {"initial_metadata", "trailing_metadata", "code"} <= set(state_parameters):
+        return None
+    return error_class
+
+
+_INACTIVE_RPC_ERROR: Final = _blocking_error_factory()
+UNARY_FAST_PATH: Final = _INACTIVE_RPC_ERROR is not None
+"""Whether :func:`unary_call` reads grpcio's finished call state (else: ``with_call``)."""
+
+
+def _unary_call_fast(
+    multicallable: Any, message: Any, timeout: float | None, metadata: Any, options: Options
+) -> tuple[Any, ReceivedPairs]:
+    state, _ = multicallable._blocking(message, timeout, metadata, **options)
+    if state.code is _OK:
+        return state.response, (state.initial_metadata, state.trailing_metadata)
+    assert _INACTIVE_RPC_ERROR is not None
+    raise _INACTIVE_RPC_ERROR(state)
+
+
+def unary_call_public(
+    multicallable: Any, message: Any, timeout: float | None, metadata: Any, options: Options
+) -> tuple[Any, Any]:
+    """:func:`unary_call` through ``with_call()``: the finished call answers metadata questions."""
+    return multicallable.with_call(message, timeout=timeout, metadata=metadata, **options)  # type: ignore[no-any-return]
+
+
+unary_call: Final = _unary_call_fast if UNARY_FAST_PATH else unary_call_public
+"""``unary_call(multicallable, message, timeout, metadata, options) -> (reply, received)``.
+
+A sync unary call; failures raise ``grpc.RpcError`` as ``with_call()`` does.
+``received`` answers metadata questions later: the raw ``(initial, trailing)``
+tuples, or (public fallback) the finished call, whose ``initial_metadata()`` /
+``trailing_metadata()`` return them.
+"""
+
+
+def finished_metadata(call: Any) -> ReceivedPairs | None:
+    """The raw initial and trailing metadata of a finished grpc.aio call, without awaiting.
+
+    ``None`` if grpcio no longer keeps them where its own ``__await__`` reads
+    them (``_cython_call._initial_metadata`` and ``._status``): the caller then
+    awaits the public methods.
+    """
+    cython_call = getattr(call, "_cython_call", None)
+    initial = getattr(cython_call, "_initial_metadata", None)
+    trailing = getattr(getattr(cython_call, "_status", None), "trailing_metadata", None)
+    if initial is None or not callable(trailing):
+        return None
+    return initial, trailing()
