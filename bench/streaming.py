@@ -31,11 +31,15 @@ def _check(received: int, expected: int, ok: bool) -> None:
 
 def _stream_request_class() -> Any:
     """A server-streaming request for ``bench.Bench/Stream``, declared as generated ones are."""
-    from protoreq import Cardinality, RpcMethod, ServerStreamingGrpcRequest  # noqa: PLC0415
+    from protoreq import (  # noqa: PLC0415
+        Cardinality,
+        GeneratedServerStreamingGrpcRequest,
+        RpcMethod,
+    )
     from protos import user_pb2  # noqa: PLC0415
 
     class StreamUsersGrpcRequest(
-        ServerStreamingGrpcRequest[user_pb2.GetUserRequest, user_pb2.User]
+        GeneratedServerStreamingGrpcRequest[user_pb2.GetUserRequest, user_pb2.User]
     ):
         rpc = RpcMethod(
             service=STREAM_SERVICE,
@@ -48,15 +52,6 @@ def _stream_request_class() -> Any:
         def __init__(self, count: int) -> None:
             super().__init__()
             self._message = user_pb2.GetUserRequest(user_id=str(count))
-
-        def service_name(self) -> str:
-            return STREAM_SERVICE
-
-        def method_name(self) -> str:
-            return STREAM_METHOD
-
-        def message(self) -> user_pb2.GetUserRequest:
-            return self._message
 
     return StreamUsersGrpcRequest
 

@@ -461,11 +461,9 @@ class _FileBuilder:
             "Idempotency",
         }
         for method in methods:
-            runtime.add(method.base_class)
+            runtime.add(method.runtime_base)
             if method.cardinality.streams_requests:
                 abc.update(("Iterable", "AsyncIterable"))
-            else:
-                typing.add("Self")
             if any(f.shape is Shape.REPEATED for f in method.fields):
                 abc.add("Iterable")
             if method.untyped_fields:
@@ -473,7 +471,7 @@ class _FileBuilder:
         if self.keyword_aliases:
             typing.add("TYPE_CHECKING")
         if self.options.facade:
-            runtime.add("GrpcClient")
+            runtime.add("GrpcCaller")
             for method in methods:
                 if method.cardinality.streams_responses:
                     runtime.update(("GrpcStream", "AsyncGrpcStream"))

@@ -52,6 +52,19 @@ class Shape(enum.StrEnum):
     """``Mapping[K, T] | None = None``."""
 
 
+GENERATED_BASES = {
+    "BaseGrpcRequest": "GeneratedGrpcRequest",
+    "ServerStreamingGrpcRequest": "GeneratedServerStreamingGrpcRequest",
+    "ClientStreamingGrpcRequest": "GeneratedClientStreamingGrpcRequest",
+    "BidiStreamingGrpcRequest": "GeneratedBidiStreamingGrpcRequest",
+}
+"""Request kind -> the runtime base of generated classes of that kind (``protoreq.generated``).
+
+Each is a subclass of its kind that answers ``service_name()``, ``method_name()`` and
+``message()``/``messages()`` (and ``from_message()``), so generated classes need not.
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Field:
     """One field of a request message, as a keyword argument of the generated constructor."""
@@ -84,7 +97,7 @@ class Method:
     class_name: str
     facade_name: str
     base_class: str
-    """The runtime base class: ``BaseGrpcRequest``, ``ServerStreamingGrpcRequest``..."""
+    """The request kind: ``BaseGrpcRequest``, ``ServerStreamingGrpcRequest``..."""
     cardinality: Cardinality
     idempotency: Idempotency
     request_type: str
@@ -101,6 +114,11 @@ class Method:
     3.13): constructing one warns with ``DeprecationWarning`` and type checkers
     flag its use; the docstring says so too.
     """
+
+    @property
+    def runtime_base(self) -> str:
+        """The class a generated class subclasses: the runtime's generated base of its kind."""
+        return GENERATED_BASES[self.base_class]
 
     @property
     def untyped_fields(self) -> tuple[Field, ...]:

@@ -146,6 +146,11 @@ MODULE_NAMES = frozenset(
         "BidiStreamingGrpcRequest",
         "Cardinality",
         "ClientStreamingGrpcRequest",
+        "GeneratedBidiStreamingGrpcRequest",
+        "GeneratedClientStreamingGrpcRequest",
+        "GeneratedGrpcRequest",
+        "GeneratedServerStreamingGrpcRequest",
+        "GrpcCaller",
         "GrpcClient",
         "GrpcResponse",
         "GrpcStream",
@@ -155,7 +160,11 @@ MODULE_NAMES = frozenset(
         "UseClientDefault",
     }
 )
-"""Every name a generated module may import; generated classes never take one of them."""
+"""Every name a generated module may import; generated classes never take one of them.
+
+Names that generated modules no longer import (``BaseGrpcRequest``, ``GrpcClient``,
+``Self``) stay: dropping one would rename classes that were escaped because of it.
+"""
 
 RESERVED = PYTHON_KEYWORDS | SOFT_KEYWORDS | BUILTINS_USED | RUNTIME_NAMES | MODULE_NAMES
 """The one table of names that are escaped wherever the generator picks a name."""

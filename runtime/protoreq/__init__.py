@@ -2,6 +2,7 @@
 
 from protoreq._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from protoreq._version import __version__
+from protoreq.caller import GrpcCaller
 from protoreq.channel import ChannelSettings
 from protoreq.client import DEFAULT_RETRY, DEFAULT_TIMEOUT, GrpcClient
 from protoreq.context import RequestContext
@@ -21,6 +22,12 @@ from protoreq.errors import (
     InvalidRequestError,
     ProtoreqError,
     UnknownMethodError,
+)
+from protoreq.generated import (
+    GeneratedBidiStreamingGrpcRequest,
+    GeneratedClientStreamingGrpcRequest,
+    GeneratedGrpcRequest,
+    GeneratedServerStreamingGrpcRequest,
 )
 from protoreq.logs import JsonLogFormatter
 from protoreq.metadata import Metadata
@@ -57,6 +64,11 @@ __all__ = [
     "ClientOptions",
     "ClientStreamingGrpcRequest",
     "EnvServiceRegistry",
+    "GeneratedBidiStreamingGrpcRequest",
+    "GeneratedClientStreamingGrpcRequest",
+    "GeneratedGrpcRequest",
+    "GeneratedServerStreamingGrpcRequest",
+    "GrpcCaller",
     "GrpcClient",
     "GrpcRequest",
     "GrpcResponse",

@@ -202,6 +202,8 @@ class GrpcClient:
         self._async_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[_Slot]] = (
             weakref.WeakKeyDictionary()
         )
+        self._last_loop: tuple[weakref.ref[asyncio.AbstractEventLoop], list[_Slot]] | None = None
+        """The loop of the latest async call and its channels, found without a weak-dict lookup."""
         self._turn = itertools.count()
         self._closing_tasks: set[asyncio.Task[None]] = set()
 
@@ -235,11 +237,13 @@ class GrpcClient:
         if self._closed:
             self._check_open()
         prepared = prepare(request, self._defaults, streaming_response=False)
-        if isinstance(prepared, GrpcResponse):
-            return prepared
+        if type(prepared) is not PreparedCall:
+            return prepared  # type: ignore[return-value]  # the already expired deadline
         while True:
             prepared.attempt += 1
             response = self._attempt_sync(prepared)
+            if response._code is _OK and self._budget_full:
+                return response  # _retry_delay() would decide just that, with more work
             delay = self._retry_delay(prepared, response)
             if delay is None:
                 return response
@@ -248,22 +252,47 @@ class GrpcClient:
     async def call_async(
         self, request: GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]
     ) -> GrpcResponse[RespT]:
-        """``call()`` for asyncio code; cancelling the awaiting task cancels the RPC."""
+        """``call()`` for asyncio code; cancelling the awaiting task cancels the RPC.
+
+        The unary attempt is spelled out here rather than in a helper coroutine:
+        one await per attempt, on grpcio's call, and no coroutine of ours around it.
+        """
         if self._closed:
             self._check_open()
         prepared = prepare(request, self._defaults, streaming_response=False)
-        if isinstance(prepared, GrpcResponse):
-            return prepared
+        if type(prepared) is not PreparedCall:
+            return prepared  # type: ignore[return-value]
         while True:
             prepared.attempt += 1
             if prepared.message is None:
                 response = await self._client_streaming_async(self._async_slot(), prepared)
             else:
-                response = await self._unary_async(prepared)
+                call = self._start_unary_async(prepared)
+                try:
+                    reply = await call
+                    received = finished_metadata(call)
+                    if received is None:  # grpcio changed its internals: ask the public way
+                        received = (await call.initial_metadata(), await call.trailing_metadata())
+                except grpc.RpcError as error:
+                    response = self._failed(prepared, error)
+                except asyncio.CancelledError:
+                    if _task_is_cancelled():
+                        raise  # our caller cancelled us: the RPC is already cancelled with it
+                    response = prepared.cancelled_locally()
+                else:
+                    response = prepared.answered(reply, received)
+            if response._code is _OK and self._budget_full:
+                return response
             delay = self._retry_delay(prepared, response)
             if delay is None:
                 return response
             await asyncio.sleep(delay)
+
+    @property
+    def _budget_full(self) -> bool:
+        """No retry budget, or one with every token: a success has nothing to give back."""
+        budget = self._retry_budget
+        return budget is None or budget.full
 
     def stream(
         self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
@@ -343,13 +372,18 @@ class GrpcClient:
         return prepared.failed(error)
 
     def _attempt_sync(self, prepared: PreparedCall) -> GrpcResponse[Any]:
-        slot = self._sync_slot()
+        slots = self._sync_slots
+        slot = slots[0] if slots and self._pool_size == 1 else self._sync_slot()
         if prepared.message is None:
             return self._client_streaming_sync(slot, prepared)
+        rpc = prepared.rpc
+        multicallable = slot.callables["unary_unary"].get(rpc.path) or slot.callable(
+            "unary_unary", rpc
+        )
         deadline = prepared.deadline
         try:
             reply, received = unary_call(
-                slot.callable("unary_unary", prepared.rpc),
+                multicallable,
                 prepared.message,
                 None if deadline is None else deadline - time.monotonic(),
                 prepared.metadata,
@@ -361,28 +395,20 @@ class GrpcClient:
             return self._failed(prepared, error)
         return prepared.answered(reply, received)
 
-    async def _unary_async(self, prepared: PreparedCall) -> GrpcResponse[Any]:
-        """One unary attempt on the running loop's channel: one await, on grpcio's call."""
-        multicallable = self._async_slot().callable("unary_unary", prepared.rpc)
+    def _start_unary_async(self, prepared: PreparedCall) -> Any:
+        """Start one unary attempt on the running loop's channel; ``call_async`` awaits it."""
+        slot = self._async_slot()
+        rpc = prepared.rpc
+        multicallable = slot.callables["unary_unary"].get(rpc.path) or slot.callable(
+            "unary_unary", rpc
+        )
         deadline = prepared.deadline
-        call = multicallable(
+        return multicallable(
             prepared.message,
             timeout=None if deadline is None else deadline - time.monotonic(),
             metadata=prepared.metadata,
             **self._attempt_options(prepared),
         )
-        try:
-            reply = await call
-            received = finished_metadata(call)
-            if received is None:  # grpcio changed its internals: ask the public way
-                received = (await call.initial_metadata(), await call.trailing_metadata())
-        except grpc.RpcError as error:
-            return self._failed(prepared, error)
-        except asyncio.CancelledError:
-            if _task_is_cancelled():
-                raise  # our caller cancelled us: the RPC is already cancelled with it
-            return prepared.cancelled_locally()
-        return prepared.answered(reply, received)
 
     def _client_streaming_sync(self, slot: _Slot, prepared: PreparedCall) -> GrpcResponse[Any]:
         multicallable = slot.callable("stream_unary", prepared.rpc)
@@ -446,6 +472,12 @@ class GrpcClient:
 
     def _async_slot(self) -> _Slot:
         loop = asyncio.get_running_loop()
+        last = self._last_loop  # usually the loop of the previous call: no weak-dict lookup
+        slots = last[1] if last is not None and last[0]() is loop else self._loop_slots(loop)
+        return slots[0] if self._pool_size == 1 else self._pick(slots)
+
+    def _loop_slots(self, loop: asyncio.AbstractEventLoop) -> list[_Slot]:
+        """The channels of ``loop``, opened on first use; remembered as the last loop's."""
         slots = self._async_slots.get(loop)
         if slots is None:
             with self._lock:
@@ -454,7 +486,9 @@ class GrpcClient:
                 if slots is None:
                     slots = self._open_slots(loop)
                     self._async_slots[loop] = slots
-        return self._pick(slots)
+        # A weak reference: the client must not keep a finished loop (or its channels) alive.
+        self._last_loop = (weakref.ref(loop), slots)
+        return slots
 
     def _take_channels(self) -> tuple[list[_Slot], list[tuple[asyncio.AbstractEventLoop, _Slot]]]:
         """Mark closed and hand over the channels to close (shared ones only when unused)."""
@@ -468,6 +502,7 @@ class GrpcClient:
                 for slot in self._release_slots(loop, slots)
             ]
             self._async_slots.clear()
+            self._last_loop = None
         return sync_slots, async_slots
 
     # -- closing ----------------------------------------------------------------------------

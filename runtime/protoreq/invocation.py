@@ -28,6 +28,7 @@ from google.protobuf.message import Message
 from protoreq._defaults import USE_CLIENT_DEFAULT
 from protoreq.context import current_scope, new_trace_id
 from protoreq.errors import InvalidRequestError
+from protoreq.generated import GeneratedGrpcRequest, GeneratedServerStreamingGrpcRequest
 from protoreq.logs import log_call_outcome, log_payload, outcome_logged
 from protoreq.logs import logger as _logger
 from protoreq.metadata import Metadata, MetadataPairs, outgoing_metadata
@@ -174,6 +175,7 @@ class CallPlan:
     __slots__ = (
         "client_retry",
         "owner",
+        "reads_message",
         "reads_settings",
         "rpc",
         "sends_message",
@@ -189,6 +191,11 @@ class CallPlan:
         hand-written requests, which name their RPC per instance: resolved per call."""
         self.sends_message = isinstance(request, GrpcRequest | ServerStreamingGrpcRequest)
         """``message()`` (unary and server-streaming) rather than ``messages()``."""
+        self.reads_message = self.sends_message and (
+            _inherits(cls, "message", GeneratedGrpcRequest)
+            or _inherits(cls, "message", GeneratedServerStreamingGrpcRequest)
+        )
+        """``message()`` is the generated bases' own: read the stored message."""
         self.reads_settings = (
             isinstance(request, _RequestDefaults)
             and _inherits(cls, "metadata", _RequestDefaults)
@@ -242,7 +249,9 @@ def prepare(
         plan = plan_for(request, streaming_response)
     checked: Any = request  # plan_for checked that it is a request
     message: Message | None = None
-    if plan.sends_message:
+    if plan.reads_message:
+        message = checked._message
+    elif plan.sends_message:
         # First: a hand-written message() imports its _pb2 module, which resolving needs.
         message = checked.message()
     rpc = plan.rpc

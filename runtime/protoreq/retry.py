@@ -136,12 +136,14 @@ class RetryBudget:
     event loops, and all of them draw on the same budget.
     """
 
-    __slots__ = ("_lock", "_tokens", "throttle")
+    __slots__ = ("_lock", "_tokens", "full", "throttle")
 
     def __init__(self, throttle: RetryThrottle) -> None:
         self.throttle = throttle
         self._tokens = throttle.max_tokens
         self._lock = threading.Lock()
+        self.full = True
+        """Every token is there: a success has nothing to give back (the usual state)."""
 
     @property
     def tokens(self) -> float:
@@ -151,15 +153,17 @@ class RetryBudget:
         return self._tokens > self.throttle.max_tokens / 2
 
     def record_success(self) -> None:
-        if self._tokens >= self.throttle.max_tokens:
+        if self.full:
             return  # the usual state of a healthy client: nothing to add, no lock to take
         with self._lock:
             self._tokens = min(self.throttle.max_tokens, self._tokens + self.throttle.token_ratio)
+            self.full = self._tokens >= self.throttle.max_tokens
 
     def record_failure(self) -> bool:
         """Take a token; ``True`` when retrying is still allowed afterwards."""
         with self._lock:
             self._tokens = max(0.0, self._tokens - 1)
+            self.full = False
             return self._tokens > self.throttle.max_tokens / 2
 
     def __repr__(self) -> str:

@@ -280,7 +280,7 @@ def test_cardinality_idempotency_deprecation_and_comments() -> None:
     assert built.services[0].doc == ("The service.",)
     assert built.methods[2].fields == ()  # streaming requests take messages=, not fields
     runtime = built.runtime_import.names
-    assert {"GrpcStream", "AsyncGrpcStream", "GrpcResponse", "GrpcClient"} <= set(runtime)
+    assert {"GrpcStream", "AsyncGrpcStream", "GrpcResponse", "GrpcCaller"} <= set(runtime)
     assert built.has_deprecated
 
 

@@ -48,11 +48,14 @@ from nopackage_protoreq import HelloGrpcRequest
 from protoreq import (
     AsyncGrpcStream,
     BaseGrpcRequest,
+    GrpcCaller,
     GrpcClient,
     GrpcResponse,
     GrpcStream,
     RpcMethod,
+    ServiceDiscoveryGrpcClient,
 )
+from protoreq.testing import FakeGrpcClient
 
 Item = streaming_pb2.Item
 
@@ -148,6 +151,21 @@ def facades(client: GrpcClient) -> None:
     assert_type(desk.price(currency="EUR"), GrpcResponse[common_pb2.Money])
     desk.place_order(customer=1)  # type: ignore[arg-type]
     assert_type(GrpcClient_(client).call_(class__="v"), GrpcResponse[names_pb2.Metadata])
+
+
+def facade_callers(
+    client: GrpcClient, fake: FakeGrpcClient, discovery: ServiceDiscoveryGrpcClient
+) -> None:
+    """Facades take any GrpcCaller: the client, the test fake, the discovery client."""
+    callers: list[GrpcCaller] = [client, fake, discovery]
+    for caller in callers:
+        assert_type(OrderDeskClient(caller).ping(), GrpcResponse[timestamp_pb2.Timestamp])
+    assert_type(OrderDeskClient(fake).ping(), GrpcResponse[timestamp_pb2.Timestamp])
+    assert_type(OrderDeskClient(discovery).ping(), GrpcResponse[timestamp_pb2.Timestamp])
+    assert_type(StreamerClient(discovery).watch(topic="t"), GrpcStream[Item])
+    assert_type(AsyncStreamerClient(fake).watch(topic="t"), AsyncGrpcStream[Item])
+    AsyncOrderDeskClient(discovery)
+    OrderDeskClient(object())  # type: ignore[arg-type]
 
 
 async def async_facades(client: GrpcClient) -> None:
