@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar, Self
+from typing import ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
-    BaseGrpcRequest,
     Cardinality,
-    GrpcClient,
+    GeneratedGrpcRequest,
+    GrpcCaller,
     GrpcResponse,
     Idempotency,
     RpcMethod,
@@ -22,7 +22,7 @@ from protos import analytics_pb2
 
 
 class GetUserStatisticsGrpcRequest(
-    BaseGrpcRequest[analytics_pb2.StatisticsRequest, analytics_pb2.StatisticsResponse],
+    GeneratedGrpcRequest[analytics_pb2.StatisticsRequest, analytics_pb2.StatisticsResponse],
 ):
     """User statistics over a date range (ISO dates, inclusive)."""
 
@@ -51,36 +51,14 @@ class GetUserStatisticsGrpcRequest(
             end_date=end_date,
         )
 
-    @classmethod
-    def from_message(
-        cls,
-        message: analytics_pb2.StatisticsRequest,
-        *,
-        metadata: Mapping[str, str | bytes] | None = None,
-        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Self:
-        """A request that sends ``message`` as it is (not copied)."""
-        request = cls(metadata=metadata, timeout=timeout)
-        request._message = message
-        return request
-
-    def service_name(self) -> str:
-        return "analytics.AnalyticsService"
-
-    def method_name(self) -> str:
-        return "GetUserStatistics"
-
-    def message(self) -> analytics_pb2.StatisticsRequest:
-        return self._message
-
 
 class AnalyticsServiceClient:
     """Reporting for the admin panel; calls are slow and need an admin token.
 
-    Each RPC of ``analytics.AnalyticsService`` as a method, sent through a ``GrpcClient``.
+    Each RPC of ``analytics.AnalyticsService`` as a method, sent through any ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     def get_user_statistics(
@@ -105,11 +83,11 @@ class AnalyticsServiceClient:
 class AsyncAnalyticsServiceClient:
     """Reporting for the admin panel; calls are slow and need an admin token.
 
-    Each RPC of ``analytics.AnalyticsService`` as an async method, sent through a
-    ``GrpcClient``.
+    Each RPC of ``analytics.AnalyticsService`` as an async method, sent through any
+    ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     async def get_user_statistics(

@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar, Self
+from typing import ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
-    BaseGrpcRequest,
     Cardinality,
-    GrpcClient,
+    GeneratedGrpcRequest,
+    GrpcCaller,
     GrpcResponse,
     Idempotency,
     RpcMethod,
@@ -21,7 +21,9 @@ from protoreq import (
 from protos import catalog_pb2
 
 
-class GetProductGrpcRequest(BaseGrpcRequest[catalog_pb2.GetProductRequest, catalog_pb2.Product]):
+class GetProductGrpcRequest(
+    GeneratedGrpcRequest[catalog_pb2.GetProductRequest, catalog_pb2.Product],
+):
     """Fetch one product by id."""
 
     rpc: ClassVar[RpcMethod[catalog_pb2.GetProductRequest, catalog_pb2.Product]] = RpcMethod(
@@ -45,36 +47,14 @@ class GetProductGrpcRequest(BaseGrpcRequest[catalog_pb2.GetProductRequest, catal
             product_id=product_id,
         )
 
-    @classmethod
-    def from_message(
-        cls,
-        message: catalog_pb2.GetProductRequest,
-        *,
-        metadata: Mapping[str, str | bytes] | None = None,
-        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Self:
-        """A request that sends ``message`` as it is (not copied)."""
-        request = cls(metadata=metadata, timeout=timeout)
-        request._message = message
-        return request
-
-    def service_name(self) -> str:
-        return "catalog.ProductService"
-
-    def method_name(self) -> str:
-        return "GetProduct"
-
-    def message(self) -> catalog_pb2.GetProductRequest:
-        return self._message
-
 
 class ProductServiceClient:
     """The product catalog.
 
-    Each RPC of ``catalog.ProductService`` as a method, sent through a ``GrpcClient``.
+    Each RPC of ``catalog.ProductService`` as a method, sent through any ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     def get_product(
@@ -97,10 +77,11 @@ class ProductServiceClient:
 class AsyncProductServiceClient:
     """The product catalog.
 
-    Each RPC of ``catalog.ProductService`` as an async method, sent through a ``GrpcClient``.
+    Each RPC of ``catalog.ProductService`` as an async method, sent through any
+    ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     async def get_product(

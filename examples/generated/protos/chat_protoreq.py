@@ -5,28 +5,28 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Iterable, Mapping
-from typing import ClassVar, Self
+from typing import ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
     AsyncGrpcStream,
-    BaseGrpcRequest,
-    BidiStreamingGrpcRequest,
     Cardinality,
-    ClientStreamingGrpcRequest,
-    GrpcClient,
+    GeneratedBidiStreamingGrpcRequest,
+    GeneratedClientStreamingGrpcRequest,
+    GeneratedGrpcRequest,
+    GeneratedServerStreamingGrpcRequest,
+    GrpcCaller,
     GrpcResponse,
     GrpcStream,
     Idempotency,
     RpcMethod,
-    ServerStreamingGrpcRequest,
     UseClientDefault,
 )
 
 from protos import chat_pb2
 
 
-class SendGrpcRequest(BaseGrpcRequest[chat_pb2.ChatMessage, chat_pb2.ChatMessage]):
+class SendGrpcRequest(GeneratedGrpcRequest[chat_pb2.ChatMessage, chat_pb2.ChatMessage]):
     """One message in, one echo out: the unary baseline the streams compare to."""
 
     rpc: ClassVar[RpcMethod[chat_pb2.ChatMessage, chat_pb2.ChatMessage]] = RpcMethod(
@@ -52,31 +52,9 @@ class SendGrpcRequest(BaseGrpcRequest[chat_pb2.ChatMessage, chat_pb2.ChatMessage
             text=text,
         )
 
-    @classmethod
-    def from_message(
-        cls,
-        message: chat_pb2.ChatMessage,
-        *,
-        metadata: Mapping[str, str | bytes] | None = None,
-        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Self:
-        """A request that sends ``message`` as it is (not copied)."""
-        request = cls(metadata=metadata, timeout=timeout)
-        request._message = message
-        return request
-
-    def service_name(self) -> str:
-        return "chat.ChatService"
-
-    def method_name(self) -> str:
-        return "Send"
-
-    def message(self) -> chat_pb2.ChatMessage:
-        return self._message
-
 
 class SubscribeGrpcRequest(
-    ServerStreamingGrpcRequest[chat_pb2.SubscribeRequest, chat_pb2.ChatMessage],
+    GeneratedServerStreamingGrpcRequest[chat_pb2.SubscribeRequest, chat_pb2.ChatMessage],
 ):
     """Messages of a room, as they arrive; the server decides when to stop."""
 
@@ -103,30 +81,10 @@ class SubscribeGrpcRequest(
             count=count,
         )
 
-    @classmethod
-    def from_message(
-        cls,
-        message: chat_pb2.SubscribeRequest,
-        *,
-        metadata: Mapping[str, str | bytes] | None = None,
-        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Self:
-        """A request that sends ``message`` as it is (not copied)."""
-        request = cls(metadata=metadata, timeout=timeout)
-        request._message = message
-        return request
 
-    def service_name(self) -> str:
-        return "chat.ChatService"
-
-    def method_name(self) -> str:
-        return "Subscribe"
-
-    def message(self) -> chat_pb2.SubscribeRequest:
-        return self._message
-
-
-class UploadGrpcRequest(ClientStreamingGrpcRequest[chat_pb2.ChatMessage, chat_pb2.UploadSummary]):
+class UploadGrpcRequest(
+    GeneratedClientStreamingGrpcRequest[chat_pb2.ChatMessage, chat_pb2.UploadSummary],
+):
     """Many messages in, one summary out."""
 
     rpc: ClassVar[RpcMethod[chat_pb2.ChatMessage, chat_pb2.UploadSummary]] = RpcMethod(
@@ -148,17 +106,10 @@ class UploadGrpcRequest(ClientStreamingGrpcRequest[chat_pb2.ChatMessage, chat_pb
         super().__init__(metadata=metadata, timeout=timeout)
         self._messages = messages
 
-    def service_name(self) -> str:
-        return "chat.ChatService"
 
-    def method_name(self) -> str:
-        return "Upload"
-
-    def messages(self) -> Iterable[chat_pb2.ChatMessage] | AsyncIterable[chat_pb2.ChatMessage]:
-        return self._messages
-
-
-class ConverseGrpcRequest(BidiStreamingGrpcRequest[chat_pb2.ChatMessage, chat_pb2.ChatMessage]):
+class ConverseGrpcRequest(
+    GeneratedBidiStreamingGrpcRequest[chat_pb2.ChatMessage, chat_pb2.ChatMessage],
+):
     """A conversation: each side sends whenever it likes."""
 
     rpc: ClassVar[RpcMethod[chat_pb2.ChatMessage, chat_pb2.ChatMessage]] = RpcMethod(
@@ -180,24 +131,15 @@ class ConverseGrpcRequest(BidiStreamingGrpcRequest[chat_pb2.ChatMessage, chat_pb
         super().__init__(metadata=metadata, timeout=timeout)
         self._messages = messages
 
-    def service_name(self) -> str:
-        return "chat.ChatService"
-
-    def method_name(self) -> str:
-        return "Converse"
-
-    def messages(self) -> Iterable[chat_pb2.ChatMessage] | AsyncIterable[chat_pb2.ChatMessage]:
-        return self._messages
-
 
 class ChatServiceClient:
     """A small chat service that exercises every RPC cardinality: the streaming
     runtime's tests run against it.
 
-    Each RPC of ``chat.ChatService`` as a method, sent through a ``GrpcClient``.
+    Each RPC of ``chat.ChatService`` as a method, sent through any ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     def send(
@@ -273,10 +215,10 @@ class AsyncChatServiceClient:
     """A small chat service that exercises every RPC cardinality: the streaming
     runtime's tests run against it.
 
-    Each RPC of ``chat.ChatService`` as an async method, sent through a ``GrpcClient``.
+    Each RPC of ``chat.ChatService`` as an async method, sent through any ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     async def send(

@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar, Self
+from typing import ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
-    BaseGrpcRequest,
     Cardinality,
-    GrpcClient,
+    GeneratedGrpcRequest,
+    GrpcCaller,
     GrpcResponse,
     Idempotency,
     RpcMethod,
@@ -21,7 +21,7 @@ from protoreq import (
 from protos import my_pb2
 
 
-class MyMethodGrpcRequest(BaseGrpcRequest[my_pb2.MyRequest, my_pb2.MyResponse]):
+class MyMethodGrpcRequest(GeneratedGrpcRequest[my_pb2.MyRequest, my_pb2.MyResponse]):
     """Call ``/my.Service/MyMethod``."""
 
     rpc: ClassVar[RpcMethod[my_pb2.MyRequest, my_pb2.MyResponse]] = RpcMethod(
@@ -42,36 +42,14 @@ class MyMethodGrpcRequest(BaseGrpcRequest[my_pb2.MyRequest, my_pb2.MyResponse]):
         super().__init__(metadata=metadata, timeout=timeout)
         self._message = my_pb2.MyRequest()
 
-    @classmethod
-    def from_message(
-        cls,
-        message: my_pb2.MyRequest,
-        *,
-        metadata: Mapping[str, str | bytes] | None = None,
-        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Self:
-        """A request that sends ``message`` as it is (not copied)."""
-        request = cls(metadata=metadata, timeout=timeout)
-        request._message = message
-        return request
-
-    def service_name(self) -> str:
-        return "my.Service"
-
-    def method_name(self) -> str:
-        return "MyMethod"
-
-    def message(self) -> my_pb2.MyRequest:
-        return self._message
-
 
 class ServiceClient:
     """The minimal service of the original design's trace-correlation example.
 
-    Each RPC of ``my.Service`` as a method, sent through a ``GrpcClient``.
+    Each RPC of ``my.Service`` as a method, sent through any ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     def my_method(
@@ -92,10 +70,10 @@ class ServiceClient:
 class AsyncServiceClient:
     """The minimal service of the original design's trace-correlation example.
 
-    Each RPC of ``my.Service`` as an async method, sent through a ``GrpcClient``.
+    Each RPC of ``my.Service`` as an async method, sent through any ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     async def my_method(

@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import ClassVar, Self
+from typing import ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
-    BaseGrpcRequest,
     Cardinality,
-    GrpcClient,
+    GeneratedGrpcRequest,
+    GrpcCaller,
     GrpcResponse,
     Idempotency,
     RpcMethod,
@@ -21,7 +21,7 @@ from protoreq import (
 from protos import order_pb2
 
 
-class CreateOrderGrpcRequest(BaseGrpcRequest[order_pb2.CreateOrderRequest, order_pb2.Order]):
+class CreateOrderGrpcRequest(GeneratedGrpcRequest[order_pb2.CreateOrderRequest, order_pb2.Order]):
     """Place an order; callers send an idempotency-key header so a retried call is not charged
     twice.
     """
@@ -51,36 +51,14 @@ class CreateOrderGrpcRequest(BaseGrpcRequest[order_pb2.CreateOrderRequest, order
             total=total,
         )
 
-    @classmethod
-    def from_message(
-        cls,
-        message: order_pb2.CreateOrderRequest,
-        *,
-        metadata: Mapping[str, str | bytes] | None = None,
-        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Self:
-        """A request that sends ``message`` as it is (not copied)."""
-        request = cls(metadata=metadata, timeout=timeout)
-        request._message = message
-        return request
-
-    def service_name(self) -> str:
-        return "order.OrderService"
-
-    def method_name(self) -> str:
-        return "CreateOrder"
-
-    def message(self) -> order_pb2.CreateOrderRequest:
-        return self._message
-
 
 class OrderServiceClient:
     """Orders placed by users.
 
-    Each RPC of ``order.OrderService`` as a method, sent through a ``GrpcClient``.
+    Each RPC of ``order.OrderService`` as a method, sent through any ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     def create_order(
@@ -109,10 +87,10 @@ class OrderServiceClient:
 class AsyncOrderServiceClient:
     """Orders placed by users.
 
-    Each RPC of ``order.OrderService`` as an async method, sent through a ``GrpcClient``.
+    Each RPC of ``order.OrderService`` as an async method, sent through any ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     async def create_order(

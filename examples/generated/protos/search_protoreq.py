@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar, Self
+from typing import ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
-    BaseGrpcRequest,
     Cardinality,
-    GrpcClient,
+    GeneratedGrpcRequest,
+    GrpcCaller,
     GrpcResponse,
     Idempotency,
     RpcMethod,
@@ -22,7 +22,7 @@ from protos import search_pb2
 
 
 class SearchProductsGrpcRequest(
-    BaseGrpcRequest[search_pb2.SearchRequest, search_pb2.SearchResponse],
+    GeneratedGrpcRequest[search_pb2.SearchRequest, search_pb2.SearchResponse],
 ):
     """Products matching a free-text query, best first."""
 
@@ -49,36 +49,14 @@ class SearchProductsGrpcRequest(
             limit=limit,
         )
 
-    @classmethod
-    def from_message(
-        cls,
-        message: search_pb2.SearchRequest,
-        *,
-        metadata: Mapping[str, str | bytes] | None = None,
-        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Self:
-        """A request that sends ``message`` as it is (not copied)."""
-        request = cls(metadata=metadata, timeout=timeout)
-        request._message = message
-        return request
-
-    def service_name(self) -> str:
-        return "search.SearchService"
-
-    def method_name(self) -> str:
-        return "SearchProducts"
-
-    def message(self) -> search_pb2.SearchRequest:
-        return self._message
-
 
 class SearchServiceClient:
     """Full-text product search.
 
-    Each RPC of ``search.SearchService`` as a method, sent through a ``GrpcClient``.
+    Each RPC of ``search.SearchService`` as a method, sent through any ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     def search_products(
@@ -103,10 +81,10 @@ class SearchServiceClient:
 class AsyncSearchServiceClient:
     """Full-text product search.
 
-    Each RPC of ``search.SearchService`` as an async method, sent through a ``GrpcClient``.
+    Each RPC of ``search.SearchService`` as an async method, sent through any ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     async def search_products(

@@ -5,13 +5,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar, Self
+from typing import ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
-    BaseGrpcRequest,
     Cardinality,
-    GrpcClient,
+    GeneratedGrpcRequest,
+    GrpcCaller,
     GrpcResponse,
     Idempotency,
     RpcMethod,
@@ -21,7 +21,7 @@ from protoreq import (
 from protos import user_pb2
 
 
-class GetUserGrpcRequest(BaseGrpcRequest[user_pb2.GetUserRequest, user_pb2.User]):
+class GetUserGrpcRequest(GeneratedGrpcRequest[user_pb2.GetUserRequest, user_pb2.User]):
     """Fetch one user by id; NOT_FOUND when there is no such user."""
 
     rpc: ClassVar[RpcMethod[user_pb2.GetUserRequest, user_pb2.User]] = RpcMethod(
@@ -45,30 +45,8 @@ class GetUserGrpcRequest(BaseGrpcRequest[user_pb2.GetUserRequest, user_pb2.User]
             user_id=user_id,
         )
 
-    @classmethod
-    def from_message(
-        cls,
-        message: user_pb2.GetUserRequest,
-        *,
-        metadata: Mapping[str, str | bytes] | None = None,
-        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Self:
-        """A request that sends ``message`` as it is (not copied)."""
-        request = cls(metadata=metadata, timeout=timeout)
-        request._message = message
-        return request
 
-    def service_name(self) -> str:
-        return "user.UserService"
-
-    def method_name(self) -> str:
-        return "GetUser"
-
-    def message(self) -> user_pb2.GetUserRequest:
-        return self._message
-
-
-class CreateUserGrpcRequest(BaseGrpcRequest[user_pb2.CreateUserRequest, user_pb2.User]):
+class CreateUserGrpcRequest(GeneratedGrpcRequest[user_pb2.CreateUserRequest, user_pb2.User]):
     """Register a new user and return it with its assigned id."""
 
     rpc: ClassVar[RpcMethod[user_pb2.CreateUserRequest, user_pb2.User]] = RpcMethod(
@@ -96,36 +74,14 @@ class CreateUserGrpcRequest(BaseGrpcRequest[user_pb2.CreateUserRequest, user_pb2
             age=age,
         )
 
-    @classmethod
-    def from_message(
-        cls,
-        message: user_pb2.CreateUserRequest,
-        *,
-        metadata: Mapping[str, str | bytes] | None = None,
-        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Self:
-        """A request that sends ``message`` as it is (not copied)."""
-        request = cls(metadata=metadata, timeout=timeout)
-        request._message = message
-        return request
-
-    def service_name(self) -> str:
-        return "user.UserService"
-
-    def method_name(self) -> str:
-        return "CreateUser"
-
-    def message(self) -> user_pb2.CreateUserRequest:
-        return self._message
-
 
 class UserServiceClient:
     """Users of the platform: the service every example starts from.
 
-    Each RPC of ``user.UserService`` as a method, sent through a ``GrpcClient``.
+    Each RPC of ``user.UserService`` as a method, sent through any ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     def get_user(
@@ -168,10 +124,10 @@ class UserServiceClient:
 class AsyncUserServiceClient:
     """Users of the platform: the service every example starts from.
 
-    Each RPC of ``user.UserService`` as an async method, sent through a ``GrpcClient``.
+    Each RPC of ``user.UserService`` as an async method, sent through any ``GrpcCaller``.
     """
 
-    def __init__(self, client: GrpcClient) -> None:
+    def __init__(self, client: GrpcCaller) -> None:
         self._client = client
 
     async def get_user(
