@@ -98,9 +98,10 @@ def finished_metadata(call: Any) -> ReceivedPairs | None:
     them (``_cython_call._initial_metadata`` and ``._status``): the caller then
     awaits the public methods.
     """
-    cython_call = getattr(call, "_cython_call", None)
-    initial = getattr(cython_call, "_initial_metadata", None)
-    trailing = getattr(getattr(cython_call, "_status", None), "trailing_metadata", None)
-    if initial is None or not callable(trailing):
+    try:
+        cython_call = call._cython_call
+        initial = cython_call._initial_metadata
+        trailing = cython_call._status.trailing_metadata()
+    except AttributeError:
         return None
-    return initial, trailing()
+    return None if initial is None else (initial, trailing)

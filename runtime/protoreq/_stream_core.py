@@ -20,7 +20,7 @@ from google.protobuf.message import Message
 from protoreq._stream_outgoing import OutgoingMessages
 from protoreq.errors import ProtoreqError
 from protoreq.invocation import PreparedCall
-from protoreq.logs import log_payload
+from protoreq.logs import log_payload, payloads_logged
 from protoreq.metadata import Metadata
 from protoreq.response import GrpcResponse
 from protoreq.status import LocalRpcError, response_from_error
@@ -50,8 +50,9 @@ class StreamCore:
 
     __slots__ = (
         "_lock",
-        "_outcome",
         "_started",
+        "ended_with",
+        "log_payloads",
         "method_path",
         "outgoing",
         "prepared",
@@ -72,7 +73,11 @@ class StreamCore:
         self.prepared = prepared  # None for streams scripted by tests: they are not logged
         self.outgoing = outgoing
         self.received = 0
-        self._outcome: GrpcResponse[Any] | None = None
+        self.ended_with: GrpcResponse[Any] | None = None
+        """How the stream ended, once it has (set once, under the lock); read per message."""
+        self.log_payloads = prepared is not None and payloads_logged()
+        """Whether each message is logged at DEBUG: decided once, when the stream starts,
+        rather than asking the logger for every message."""
         self._started = time.monotonic() if prepared is None else prepared.started
         self._lock = threading.Lock()
 
@@ -94,22 +99,25 @@ class StreamCore:
         return 1 if self.prepared is not None and self.prepared.message is not None else 0
 
     def received_message(self, message: Any) -> Any:
-        """Count one incoming message (and log it at DEBUG); the consumer keeps it, not us."""
+        """Count one incoming message (and log it at DEBUG); the consumer keeps it, not us.
+
+        The streams' per-message loops spell this out inline; this is for the rest.
+        """
         self.received += 1
-        if self.prepared is not None:
+        if self.log_payloads:
             log_payload("received", self.method_path, message, self.trace_id)
         return message
 
     def elapsed(self) -> float:
-        if self._outcome is not None:
-            return self._outcome.elapsed()
+        if self.ended_with is not None:
+            return self.ended_with.elapsed()
         return time.monotonic() - self._started
 
     # -- ending -------------------------------------------------------------------------------
 
     @property
     def finished(self) -> bool:
-        return self._outcome is not None
+        return self.ended_with is not None
 
     def finish_ok(
         self, initial: Metadata, trailing: Metadata, message: Message | None = None
@@ -146,9 +154,9 @@ class StreamCore:
     def settle(self, response: GrpcResponse[Any]) -> bool:
         """Record how the stream ended, once; log it if it was a real call."""
         with self._lock:
-            if self._outcome is not None:
+            if self.ended_with is not None:
                 return False
-            self._outcome = response
+            self.ended_with = response
         if self.prepared is not None:
             self.prepared.log(
                 response,
@@ -158,7 +166,7 @@ class StreamCore:
 
     def outcome(self) -> GrpcResponse[Any]:
         """The status the stream ended with; asking before the end is an error, not a wait."""
-        outcome = self._outcome
+        outcome = self.ended_with
         if outcome is None:
             raise StreamNotFinishedError(
                 f"the stream {self.method_path} has not ended yet: iterate it to the end "
@@ -175,7 +183,7 @@ class StreamCore:
         return 1 if self.prepared is None else self.prepared.attempt
 
     def __repr__(self) -> str:
-        state = "running" if self._outcome is None else self._outcome.status_code().name
+        state = "running" if self.ended_with is None else self.ended_with.status_code().name
         return f"{self.method_path} {state} sent={self.sent()} received={self.received}"
 
 

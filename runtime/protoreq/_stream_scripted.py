@@ -96,20 +96,19 @@ class AsyncScriptedCall(Generic[T]):
             self._sync = iter(messages)
         self._status = status
 
-    async def read(self) -> T | object:
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._play()
+
+    async def _play(self) -> AsyncIterator[T]:
+        """The messages, then the end: quietly on OK, else the status raised, as grpc.aio does."""
         if self._async is not None:
-            try:
-                return await anext(self._async)
-            except StopAsyncIteration:
-                pass
+            async for message in self._async:
+                yield message
         elif self._sync is not None:
-            try:
-                return next(self._sync)
-            except StopIteration:
-                pass
-        if self._status.code() is grpc.StatusCode.OK:
-            return grpc.aio.EOF
-        raise self._status
+            for message in self._sync:
+                yield message
+        if self._status.code() is not grpc.StatusCode.OK:
+            raise self._status
 
     async def initial_metadata(self) -> MetadataPairs:
         return self._status.initial_metadata()

@@ -242,8 +242,9 @@ class GrpcClient:
         while True:
             prepared.attempt += 1
             response = self._attempt_sync(prepared)
-            if response._code is _OK and self._budget_full:
-                return response  # _retry_delay() would decide just that, with more work
+            budget = self._retry_budget
+            if response._code is _OK and (budget is None or budget.full):
+                return response  # what _retry_delay() would decide, without the work
             delay = self._retry_delay(prepared, response)
             if delay is None:
                 return response
@@ -281,18 +282,13 @@ class GrpcClient:
                     response = prepared.cancelled_locally()
                 else:
                     response = prepared.answered(reply, received)
-            if response._code is _OK and self._budget_full:
+            budget = self._retry_budget
+            if response._code is _OK and (budget is None or budget.full):
                 return response
             delay = self._retry_delay(prepared, response)
             if delay is None:
                 return response
             await asyncio.sleep(delay)
-
-    @property
-    def _budget_full(self) -> bool:
-        """No retry budget, or one with every token: a success has nothing to give back."""
-        budget = self._retry_budget
-        return budget is None or budget.full
 
     def stream(
         self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]

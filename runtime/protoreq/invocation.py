@@ -48,6 +48,8 @@ from protoreq.retry import RetryPolicy
 from protoreq.status import LocalRpcError, response_from_error
 from protoreq.tracing import OTEL_MODULE, TRACE_ID_KEY, with_trace_headers, with_w3c_headers
 
+_INFO: Final = logging.INFO
+
 
 @dataclass(frozen=True, slots=True)
 class CallDefaults:
@@ -92,7 +94,7 @@ class PreparedCall:
             self.trace_id,
             self.attempt,
         )
-        if _logger.isEnabledFor(logging.INFO):  # else nothing is logged, payloads included
+        if _logger.isEnabledFor(_INFO):  # else nothing is logged, payloads included
             self.log(response, reply=reply)
         return response
 

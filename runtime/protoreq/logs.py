@@ -78,6 +78,11 @@ def log_call_outcome(
     )
 
 
+def payloads_logged() -> bool:
+    """Whether :func:`log_payload` would log anything now (asked once per stream)."""
+    return logger.isEnabledFor(logging.DEBUG)
+
+
 def log_payload(direction: str, path: str, message: Message, trace_id: str | None) -> None:
     """The message itself, only at DEBUG: payloads can hold personal data."""
     if logger.isEnabledFor(logging.DEBUG):

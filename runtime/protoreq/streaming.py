@@ -20,13 +20,14 @@ Everything but the waiting is shared: both classes keep their state in a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, Iterable
+from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, Self, TypeVar
 
 import grpc
 from google.protobuf.message import Message
 
+from protoreq._grpc_internals import finished_metadata
 from protoreq._stream_aio import FirstStatus
 from protoreq._stream_core import (
     CANCELLED_WITH_TASK,
@@ -42,6 +43,7 @@ from protoreq._stream_scripted import (
     as_pairs,
 )
 from protoreq.errors import GrpcStatusError
+from protoreq.logs import log_payload
 from protoreq.metadata import Metadata, received_metadata
 
 if TYPE_CHECKING:
@@ -65,9 +67,13 @@ class _SyncCall(Protocol[T_co]):
 
 
 class _AsyncCall(Protocol):
-    """What ``AsyncGrpcStream`` needs of a grpc.aio ``UnaryStreamCall`` / ``StreamStreamCall``."""
+    """What ``AsyncGrpcStream`` needs of a grpc.aio ``UnaryStreamCall`` / ``StreamStreamCall``.
 
-    async def read(self) -> Any: ...
+    Messages come from its async iterator (``async for`` over the call, what raw
+    grpc.aio code does) rather than from ``read()``, which does more per message.
+    """
+
+    def __aiter__(self) -> AsyncIterator[Any]: ...
     async def initial_metadata(self) -> Any: ...
     async def trailing_metadata(self) -> Any: ...
     def cancel(self) -> bool: ...
@@ -199,10 +205,10 @@ class GrpcStream(_StreamStatus[T]):
 
     def __next__(self) -> T:
         core = self._core
-        if core.finished:
+        if core.ended_with is not None:
             self._ended()
         try:
-            message = next(self._call)
+            message: T = next(self._call)
         except StopIteration:
             core.finish_ok(
                 received_metadata(self._call.initial_metadata()),
@@ -215,8 +221,11 @@ class GrpcStream(_StreamStatus[T]):
         except BaseException:
             self.cancel()  # interrupted while waiting (KeyboardInterrupt): stop the call too
             raise
-        received: T = core.received_message(message)
-        return received
+        # StreamCore.received_message(), inline: this runs for every message.
+        core.received += 1
+        if core.log_payloads:
+            log_payload("received", core.method_path, message, core.trace_id)
+        return message
 
     def _ended(self) -> NoReturn:
         self._core.raise_outgoing_error()
@@ -224,7 +233,7 @@ class GrpcStream(_StreamStatus[T]):
 
     def cancel(self) -> bool:
         """Stop the stream now; it ends with CANCELLED. ``False`` if it had already ended."""
-        if self._core.finished:
+        if self._core.ended_with is not None:
             return False
         self._call.cancel()
         return self._core.finish_cancelled()
@@ -255,7 +264,7 @@ class AsyncGrpcStream(_StreamStatus[T]):
     Cancelling the task that iterates cancels the call too.
     """
 
-    __slots__ = ("_call", "_first_status", "_sender")
+    __slots__ = ("_call", "_first_status", "_next_message", "_sender")
 
     def __init__(
         self,
@@ -267,6 +276,7 @@ class AsyncGrpcStream(_StreamStatus[T]):
         """Internal: use ``client.stream_async()`` or :meth:`from_messages`."""
         super().__init__(core)
         self._call = call
+        self._next_message = call.__aiter__().__anext__
         self._sender = sender
         self._first_status = first_status
 
@@ -297,13 +307,20 @@ class AsyncGrpcStream(_StreamStatus[T]):
 
     async def __anext__(self) -> T:
         core = self._core
-        if core.finished:
+        if core.ended_with is not None:
             self._ended()
         try:
-            message = await self._call.read()
-            if message is grpc.aio.EOF:
-                initial = await self._call.initial_metadata()
-                trailing = await self._call.trailing_metadata()
+            try:
+                message: T = await self._next_message()
+            except StopAsyncIteration:
+                received = finished_metadata(self._call)
+                if received is None:  # a scripted call, or grpcio changed: ask the public way
+                    received = (
+                        await self._call.initial_metadata(),
+                        await self._call.trailing_metadata(),
+                    )
+                core.finish_ok(received_metadata(received[0]), received_metadata(received[1]))
+                self._ended()  # raises StopAsyncIteration, which the handlers below let through
         except grpc.RpcError as error:
             if self._first_status is not None:
                 error = self._first_status.correct(error)
@@ -319,11 +336,11 @@ class AsyncGrpcStream(_StreamStatus[T]):
             # cancel() racing this read) as CancelledError; a cancel() already settled.
             core.finish_cancelled(_CANCELLED_UNDER_US)
             self._ended()
-        if message is grpc.aio.EOF:
-            core.finish_ok(received_metadata(initial), received_metadata(trailing))
-            self._ended()
-        received: T = core.received_message(message)
-        return received
+        # StreamCore.received_message(), inline: this runs for every message.
+        core.received += 1
+        if core.log_payloads:
+            log_payload("received", core.method_path, message, core.trace_id)
+        return message
 
     def _ended(self) -> NoReturn:
         self._stop_sender()
@@ -337,7 +354,7 @@ class AsyncGrpcStream(_StreamStatus[T]):
     def cancel(self) -> bool:
         """Stop the stream now; it ends with CANCELLED. ``False`` if it had already ended."""
         self._stop_sender()
-        if self._core.finished:
+        if self._core.ended_with is not None:
             return False
         self._call.cancel()
         return self._core.finish_cancelled()
