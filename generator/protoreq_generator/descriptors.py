@@ -15,12 +15,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
 
 from google.protobuf import descriptor_pb2 as d
 from google.protobuf.compiler import plugin_pb2
 
 from protoreq_generator import naming
+from protoreq_generator.index import (
+    MESSAGE_TYPES,
+    SCALAR_TYPES,
+    FieldType,
+    GenerationError,
+    RawField,
+    TypeIndex,
+)
 from protoreq_generator.model import (
     Cardinality,
     Field,
@@ -36,26 +43,11 @@ from protoreq_generator.model import (
 )
 from protoreq_generator.options import GeneratorOptions
 
-F = d.FieldDescriptorProto
+__all__ = ["GenerationError", "build_files", "comment_lines"]
 
-_SCALAR_TYPES = {
-    F.TYPE_DOUBLE: "float",
-    F.TYPE_FLOAT: "float",
-    F.TYPE_INT64: "int",
-    F.TYPE_UINT64: "int",
-    F.TYPE_INT32: "int",
-    F.TYPE_FIXED64: "int",
-    F.TYPE_FIXED32: "int",
-    F.TYPE_BOOL: "bool",
-    F.TYPE_STRING: "str",
-    F.TYPE_BYTES: "bytes",
-    F.TYPE_UINT32: "int",
-    F.TYPE_SFIXED32: "int",
-    F.TYPE_SFIXED64: "int",
-    F.TYPE_SINT32: "int",
-    F.TYPE_SINT64: "int",
-}
-_MESSAGE_TYPES = frozenset({F.TYPE_MESSAGE, F.TYPE_GROUP})
+F = d.FieldDescriptorProto
+_SCALAR_TYPES = SCALAR_TYPES
+_MESSAGE_TYPES = MESSAGE_TYPES
 
 _IDEMPOTENCY = {
     d.MethodOptions.IDEMPOTENCY_UNKNOWN: Idempotency.UNKNOWN,
@@ -80,55 +72,6 @@ _SERVICE_PATH = 6
 _METHOD_PATH = 2
 
 
-class GenerationError(Exception):
-    """Input that cannot become valid Python; reported to protoc as the plugin's error."""
-
-
-class _TypeInfo(NamedTuple):
-    """Where a message or enum lives: its file and its attribute path inside the ``_pb2`` module.
-
-    A named tuple rather than a dataclass: thousands are made per request.
-    """
-
-    file: d.FileDescriptorProto
-    parts: tuple[str, ...]
-    message: d.DescriptorProto | None = None
-    enum: d.EnumDescriptorProto | None = None
-
-
-class _TypeIndex:
-    """Every message and enum of the request, by fully qualified name (``.pkg.Outer.Inner``)."""
-
-    def __init__(self, files: Iterable[d.FileDescriptorProto]) -> None:
-        self._types: dict[str, _TypeInfo] = {}
-        for file in files:
-            prefix = f".{file.package}." if file.package else "."
-            self._add(file, prefix, (), file.message_type, file.enum_type)
-
-    def _add(
-        self,
-        file: d.FileDescriptorProto,
-        prefix: str,
-        parents: tuple[str, ...],
-        messages: Iterable[d.DescriptorProto],
-        enums: Iterable[d.EnumDescriptorProto],
-    ) -> None:
-        for enum in enums:
-            self._types[prefix + enum.name] = _TypeInfo(file, (*parents, enum.name), enum=enum)
-        for message in messages:
-            parts = (*parents, message.name)
-            self._types[prefix + message.name] = _TypeInfo(file, parts, message=message)
-            self._add(
-                file, f"{prefix}{message.name}.", parts, message.nested_type, message.enum_type
-            )
-
-    def get(self, full_name: str) -> _TypeInfo:
-        found = self._types.get(full_name)
-        if found is None:
-            raise GenerationError(f"type {full_name.lstrip('.')} is not defined in the request")
-        return found
-
-
 def build_files(request: plugin_pb2.CodeGeneratorRequest, options: GeneratorOptions) -> list[File]:
     """The model of every requested file that has services, in request order."""
     files = {file.name: file for file in request.proto_file}
@@ -137,7 +80,7 @@ def build_files(request: plugin_pb2.CodeGeneratorRequest, options: GeneratorOpti
         raise GenerationError(
             f"malformed request: {', '.join(unknown)} listed to generate but not described"
         )
-    index = _TypeIndex(request.proto_file)
+    index = TypeIndex(request.proto_file)
     return [
         _FileBuilder(files[name], index, options).build()
         for name in request.file_to_generate
@@ -224,7 +167,7 @@ class _FileBuilder:
     """Builds one :class:`File`; holds the per-file state (imports, aliases, taken names)."""
 
     def __init__(
-        self, file: d.FileDescriptorProto, index: _TypeIndex, options: GeneratorOptions
+        self, file: d.FileDescriptorProto, index: TypeIndex, options: GeneratorOptions
     ) -> None:
         self.file = file
         self.index = index
@@ -232,6 +175,11 @@ class _FileBuilder:
         self.imports = _Imports()
         self.keyword_aliases: dict[str, KeywordAlias] = {}
         self.refs: dict[str, str] = {}
+        self.enum_defaults: dict[str, str | None] = {}
+        self.params: dict[tuple[str, ...], tuple[str, ...]] = {}
+        """Keyword argument names by field names: request messages often share their fields."""
+        self.known_fields: dict[tuple[object, ...], Field] = {}
+        """Fields already modelled, by what decides their model (same name, type, presence)."""
         self.comments = {
             tuple(location.path): comments
             for location in file.source_code_info.location
@@ -243,15 +191,14 @@ class _FileBuilder:
     def _referenced_types(self) -> list[str]:
         """Every message and enum the generated code names, in file order."""
         names: list[str] = []
+        fields_of = self.index.fields
         for service in self.file.service:
             for method in service.method:
-                names += (method.input_type, method.output_type)
+                input_type = method.input_type
+                names += (input_type, method.output_type)
                 if method.client_streaming:
                     continue
-                request = self.index.get(method.input_type).message
-                assert request is not None  # protoc checks that rpc types are messages
-                for proto_field in request.field:
-                    names += self._field_type_names(proto_field)
+                names += [raw.type_name for raw in fields_of(input_type) if raw.type_name]
         return names
 
     def _settle_types(self) -> None:
@@ -263,18 +210,6 @@ class _FileBuilder:
         self.imports.settle()
         for type_name in referenced:
             self.ref(type_name)
-
-    def _field_type_names(self, proto_field: d.FieldDescriptorProto) -> list[str]:
-        if proto_field.type not in _MESSAGE_TYPES and proto_field.type != F.TYPE_ENUM:
-            return []
-        info = self.index.get(proto_field.type_name)
-        if info.message is not None and info.message.options.map_entry:
-            return [
-                entry_field.type_name
-                for entry_field in info.message.field
-                if entry_field.type in _MESSAGE_TYPES or entry_field.type == F.TYPE_ENUM
-            ]
-        return [proto_field.type_name]
 
     def ref(self, type_name: str) -> str:
         """The Python expression naming a message or enum class (valid in code and annotations)."""
@@ -297,83 +232,91 @@ class _FileBuilder:
         self.keyword_aliases[type_name] = alias
         return alias.name
 
-    def _value_type(self, proto_field: d.FieldDescriptorProto) -> str:
-        if proto_field.type in _MESSAGE_TYPES:
-            return self.ref(proto_field.type_name)
-        if proto_field.type == F.TYPE_ENUM:
-            return naming.dotted(self.ref(proto_field.type_name), "ValueType")
-        return _SCALAR_TYPES[proto_field.type]
+    def _value_type(self, field_type: FieldType, type_name: str) -> str:
+        if field_type in _MESSAGE_TYPES:
+            return self.ref(type_name)
+        if field_type == F.TYPE_ENUM:
+            return naming.dotted(self.ref(type_name), "ValueType")
+        return _SCALAR_TYPES[field_type]
 
-    def _enum_default(self, proto_field: d.FieldDescriptorProto) -> str | None:
-        info = self.index.get(proto_field.type_name)
+    def _enum_default(self, type_name: str) -> str | None:
+        if type_name in self.enum_defaults:
+            return self.enum_defaults[type_name]
+        info = self.index.get(type_name)
         assert info.enum is not None
         first = info.enum.value[0].name
-        if naming.type_path_needs_alias(info.parts) or not naming.enum_value_usable(first):
-            return None
-        return naming.dotted(self.ref(proto_field.type_name), first)
+        found = None
+        if not naming.type_path_needs_alias(info.parts) and naming.enum_value_usable(first):
+            found = naming.dotted(self.ref(type_name), first)
+        self.enum_defaults[type_name] = found
+        return found
 
     # -- fields ------------------------------------------------------------------------
 
     def _field(
-        self, proto_field: d.FieldDescriptorProto, message_file: d.FileDescriptorProto, param: str
+        self, raw: RawField, message_file: d.FileDescriptorProto, syntax: str, param: str
     ) -> Field:
-        # Each attribute of a descriptor proto is read once: thousands of fields go through here.
-        name = proto_field.name
-        field_type = proto_field.type
-        syntax = _syntax(message_file)
+        name, field_type, type_name, repeated, map_key, in_oneof, proto3_optional, _ = raw
         is_message = field_type in _MESSAGE_TYPES
-        key_type: str | None = None
         enum_default: str | None = None
-        if proto_field.label == F.LABEL_REPEATED:
-            entry = self.index.get(proto_field.type_name).message if is_message else None
-            if entry is not None and entry.options.map_entry:
-                key_field, value_field = entry.field[0], entry.field[1]
-                shape, key_type = Shape.MAP, _SCALAR_TYPES[key_field.type]
-                value_type = self._value_type(value_field)
-            else:
-                shape, value_type = Shape.REPEATED, self._value_type(proto_field)
+        scalar = _SCALAR_TYPES.get(field_type)
+        value_type = scalar if scalar is not None else self._value_type(field_type, type_name)
+        if map_key is not None:
+            shape = Shape.MAP
+        elif repeated:
+            shape = Shape.REPEATED
+        elif is_message or in_oneof:
+            shape = Shape.OPTIONAL
+        elif syntax == "proto3":
+            shape = Shape.PLAIN
+        elif syntax == "editions":
+            shape = Shape.OPTIONAL if _explicit_presence(message_file, raw.proto) else Shape.PLAIN
         else:
-            value_type = self._value_type(proto_field)
-            if is_message or proto_field.HasField("oneof_index"):
-                shape = Shape.OPTIONAL
-            elif syntax == "proto3":
-                shape = Shape.PLAIN
-            elif syntax == "editions":
-                explicit = _explicit_presence(message_file, proto_field)
-                shape = Shape.OPTIONAL if explicit else Shape.PLAIN
-            else:
-                shape = Shape.OPTIONAL
+            shape = Shape.OPTIONAL
         # mypy-protobuf's constructor stub leaves out hard keywords and types proto3 oneof
         # scalars without None; a keyword argument starting with "__" would be mangled.
         typed = naming.keyword_safe(name) and not (
             shape is Shape.OPTIONAL
             and syntax == "proto3"
             and not is_message
-            and not proto_field.proto3_optional
+            and not proto3_optional
         )
         if shape is Shape.PLAIN and field_type == F.TYPE_ENUM:
-            enum_default = self._enum_default(proto_field)
+            enum_default = self._enum_default(type_name)
             if enum_default is None:
                 # The zero value has no usable name: take None ("not set") instead.
                 shape, typed = Shape.OPTIONAL, False
-        return Field(name, param, shape, value_type, key_type, enum_default, typed)
+        return Field(name, param, shape, value_type, map_key, enum_default, typed)
 
     def _fields(self, method: d.MethodDescriptorProto, taken: set[str]) -> tuple[Field, ...]:
-        if method.client_streaming:
-            return ()
-        info = self.index.get(method.input_type)
-        assert info.message is not None
-        proto_fields = list(info.message.field)
-        params = naming.allocate([proto_field.name for proto_field in proto_fields], taken)
-        return tuple(
-            self._field(proto_field, info.file, param)
-            for proto_field, param in zip(proto_fields, params, strict=True)
-        )
+        input_type = method.input_type
+        raws = self.index.fields(input_type)
+        names = tuple(raw.name for raw in raws)
+        params = self.params.get(names)
+        if params is None:  # `taken` is the same for every method of the file
+            params = self.params[names] = naming.allocate(names, taken)
+        file = self.index.get(input_type).file
+        syntax = _syntax(file)
+        if syntax == "editions":  # presence may come from the field's own features
+            return tuple(
+                self._field(raw, file, syntax, param)
+                for raw, param in zip(raws, params, strict=True)
+            )
+        fields = []
+        known = self.known_fields
+        for raw, param in zip(raws, params, strict=True):
+            key = (raw[:7], param, syntax)  # everything _field reads, but the descriptor itself
+            found = known.get(key)
+            if found is None:
+                found = known[key] = self._field(raw, file, syntax, param)
+            fields.append(found)
+        return tuple(fields)
 
     # -- services ----------------------------------------------------------------------
 
     def _doc(self, *path: int) -> tuple[str, ...]:
-        return comment_lines(self.comments.get(path, ""))
+        text = self.comments.get(path)
+        return comment_lines(text) if text else ()
 
     def _class_names(self) -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, str], ...]]:
         """Request class names per service and facade class names, settled together."""
@@ -424,27 +367,28 @@ class _FileBuilder:
         class_names: Sequence[str],
         module_level: set[str],
     ) -> tuple[Method, ...]:
-        facade_names = naming.allocate(
-            [naming.snake_case(method.name) for method in service.method], module_level
-        )
+        protos = list(service.method)
+        names = [method.name for method in protos]
+        facade_names = naming.allocate([naming.snake_case(name) for name in names], module_level)
+        service_deprecated = service.options.deprecated
         methods = []
-        for m, method in enumerate(service.method):
-            cardinality = _CARDINALITY[method.client_streaming, method.server_streaming]
+        for m, method in enumerate(protos):
+            streams_requests = method.client_streaming
+            cardinality = _CARDINALITY[streams_requests, method.server_streaming]
+            options = method.options
             methods.append(
                 Method(
-                    proto_name=method.name,
-                    class_name=class_names[m],
-                    facade_name=facade_names[m],
-                    base_class=_BASE_CLASS[cardinality],
-                    cardinality=cardinality,
-                    idempotency=_IDEMPOTENCY.get(
-                        method.options.idempotency_level, Idempotency.UNKNOWN
-                    ),
-                    request_type=self.ref(method.input_type),
-                    response_type=self.ref(method.output_type),
-                    fields=self._fields(method, module_level),
-                    doc=self._doc(_SERVICE_PATH, s, _METHOD_PATH, m),
-                    deprecated=method.options.deprecated or service.options.deprecated,
+                    names[m],
+                    class_names[m],
+                    facade_names[m],
+                    _BASE_CLASS[cardinality],
+                    cardinality,
+                    _IDEMPOTENCY.get(options.idempotency_level, Idempotency.UNKNOWN),
+                    self.ref(method.input_type),
+                    self.ref(method.output_type),
+                    () if streams_requests else self._fields(method, module_level),
+                    self._doc(_SERVICE_PATH, s, _METHOD_PATH, m),
+                    options.deprecated or service_deprecated,
                 )
             )
         return tuple(methods)
@@ -460,14 +404,20 @@ class _FileBuilder:
             "Cardinality",
             "Idempotency",
         }
+        seen_fields: set[tuple[Field, ...]] = set()
         for method in methods:
             runtime.add(method.runtime_base)
             if method.cardinality.streams_requests:
                 abc.update(("Iterable", "AsyncIterable"))
-            if any(f.shape is Shape.REPEATED for f in method.fields):
-                abc.add("Iterable")
-            if method.untyped_fields:
-                typing.add("Any")
+            fields = method.fields
+            if fields in seen_fields:
+                continue
+            seen_fields.add(fields)
+            for one in fields:
+                if one.shape is Shape.REPEATED:
+                    abc.add("Iterable")
+                if not one.typed:
+                    typing.add("Any")
         if self.keyword_aliases:
             typing.add("TYPE_CHECKING")
         if self.options.facade:

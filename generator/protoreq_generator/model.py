@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Cardinality(enum.StrEnum):
@@ -65,9 +66,13 @@ Each is a subclass of its kind that answers ``service_name()``, ``method_name()`
 """
 
 
-@dataclass(frozen=True, slots=True)
-class Field:
-    """One field of a request message, as a keyword argument of the generated constructor."""
+class Field(NamedTuple):
+    """One field of a request message, as a keyword argument of the generated constructor.
+
+    A named tuple rather than a frozen dataclass: tens of thousands are made for a
+    large tree, and templates unpack them in their ``for`` loops instead of
+    reading attributes one by one (each a call in Jinja).
+    """
 
     proto_name: str
     """The field's name in the message (the keyword the message constructor takes)."""
@@ -89,9 +94,11 @@ class Field:
     """
 
 
-@dataclass(frozen=True, slots=True)
-class Method:
-    """One RPC: one generated request class and one method per facade."""
+class Method(NamedTuple):
+    """One RPC: one generated request class and one method per facade.
+
+    A named tuple, like :class:`Field`: thousands are made for a large tree.
+    """
 
     proto_name: str
     class_name: str

@@ -222,18 +222,19 @@ def request_class_bases(
     services: Sequence[tuple[str, Sequence[str]]],
 ) -> tuple[tuple[str, ...], ...]:
     """Wanted request class names (before escaping), given ``(service, methods)`` pairs."""
+    pascal = [
+        (pascal_case(service), [pascal_case(m) for m in methods]) for service, methods in services
+    ]
     owners: dict[str, set[int]] = {}
-    for position, (_, methods) in enumerate(services):
+    for position, (_, methods) in enumerate(pascal):
         for method in methods:
-            owners.setdefault(pascal_case(method), set()).add(position)
+            owners.setdefault(method, set()).add(position)
     return tuple(
         tuple(
-            (pascal_case(service) if len(owners[pascal_case(method)]) > 1 else "")
-            + pascal_case(method)
-            + REQUEST_SUFFIX
+            (service if len(owners[method]) > 1 else "") + method + REQUEST_SUFFIX
             for method in methods
         )
-        for service, methods in services
+        for service, methods in pascal
     )
 
 
