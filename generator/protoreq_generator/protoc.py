@@ -1,20 +1,19 @@
-"""One run of the protoc bundled with grpcio-tools, producing every output file in one go.
+"""One run of the protoc bundled with grpcio-tools, and every output file from it.
 
-protoc runs in this process (``grpc_tools.protoc.main``) and writes the
-``_pb2.py`` modules itself; mypy-protobuf's ``protoc-gen-mypy`` runs as the
-ordinary protoc plugin it is. protoreq's own generator needs no second
-process: protoc also writes a descriptor set (with imports and comments), and
-that becomes the ``CodeGeneratorRequest`` protoc would have sent the plugin.
-Errors in the .proto files are printed by protoc itself, exactly as it
-reports them.
+protoc runs in this process (``grpc_tools.protoc.main``), parses the files
+once and writes the ``_pb2.py`` modules itself. It also writes a descriptor
+set (with imports and comments), which becomes the ``CodeGeneratorRequest``
+protoc would have sent a plugin; mypy-protobuf's ``protoc-gen-mypy`` gets it
+in its own process (:mod:`protoreq_generator.stubs`) while protoreq's
+generator runs in this one, so the slowest step overlaps ours instead of
+preceding it. Errors in the .proto files are printed by protoc itself,
+exactly as it reports them.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import sys
-import sysconfig
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,8 +25,7 @@ from google.protobuf.compiler import plugin_pb2
 from grpc_tools import protoc
 
 from protoreq_generator.plugin import generate
-
-MYPY_PLUGIN = "protoc-gen-mypy"
+from protoreq_generator.stubs import MypyStubs, StubsError, mypy_plugin
 
 
 class ProtocError(Exception):
@@ -47,23 +45,6 @@ class Invocation:
 def well_known_include() -> Path:
     """grpcio-tools' copy of ``google/protobuf/*.proto`` (timestamp, any, ...)."""
     return Path(str(resources.files("grpc_tools") / "_proto"))
-
-
-def mypy_plugin() -> Path:
-    """The ``protoc-gen-mypy`` of this interpreter's environment, else the first on PATH."""
-    scripts = Path(sysconfig.get_path("scripts"))
-    for folder in (scripts, Path(sys.executable).parent):
-        for name in (MYPY_PLUGIN, MYPY_PLUGIN + ".exe"):
-            candidate = folder / name
-            if candidate.is_file():
-                return candidate
-    found = shutil.which(MYPY_PLUGIN)
-    if found is None:
-        raise ProtocError(
-            f"{MYPY_PLUGIN} (mypy-protobuf) not found; "
-            "install it with: pip install 'protoreq[generator]'"
-        )
-    return Path(found)
 
 
 def expand_sources(sources: Sequence[Path]) -> list[Path]:
@@ -109,8 +90,9 @@ def descriptor_request(
 ) -> plugin_pb2.CodeGeneratorRequest:
     """Run protoc once; the ``CodeGeneratorRequest`` it would send a plugin for these sources.
 
-    With ``python_out`` the same run also writes ``_pb2.py`` and mypy-protobuf's
-    ``_pb2.pyi`` there. Raises :class:`ProtocFailedError` when protoc fails.
+    With ``python_out`` the same run also writes the ``_pb2.py`` modules there
+    (mypy-protobuf's stubs come from :mod:`protoreq_generator.stubs`). Raises
+    :class:`ProtocFailedError` when protoc fails.
     """
     includes = invocation.includes or (Path(),)
     sources = expand_sources(invocation.sources)
@@ -119,12 +101,7 @@ def descriptor_request(
     outputs: list[str] = []
     if python_out is not None:
         python_out.mkdir(parents=True, exist_ok=True)
-        outputs = [
-            f"--plugin={MYPY_PLUGIN}={mypy_plugin()}",
-            f"--python_out={python_out}",
-            f"--mypy_out={python_out}",
-            "--mypy_opt=quiet",
-        ]
+        outputs = [f"--python_out={python_out}"]
     with tempfile.TemporaryDirectory(prefix="protoreq-") as scratch:
         descriptor_set = Path(scratch) / "descriptors.pb"
         code = _run_protoc(
@@ -152,12 +129,30 @@ def descriptor_request(
 
 
 def compile_into(invocation: Invocation, out: Path) -> None:
-    """Write ``_pb2.py``, ``_pb2.pyi`` and ``_protoreq.py`` (and ``__init__.py``) under ``out``."""
+    """Write ``_pb2.py``, ``_pb2.pyi`` and ``_protoreq.py`` (and ``__init__.py``) under ``out``.
+
+    One protoc run parses the files and writes ``_pb2.py``; then mypy-protobuf's
+    stubs (another process) and protoreq's modules (this one) are generated side
+    by side from the same request.
+    """
+    try:
+        mypy_plugin()  # fail before protoc runs, as protoc would before writing anything
+    except StubsError as error:
+        raise ProtocError(str(error)) from None
     request = descriptor_request(invocation, python_out=out)
-    response = generate(request)
+    stubs = MypyStubs(request)
+    try:
+        response = generate(request)
+    except BaseException:
+        stubs.cancel()
+        raise
+    try:
+        stub_response = stubs.result()
+    except StubsError as error:
+        raise ProtocError(str(error)) from None
     if response.error:
         raise ProtocError(response.error)
-    for generated in response.file:
+    for generated in (*stub_response.file, *response.file):
         target = out / generated.name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(generated.content.encode("utf-8"))
