@@ -25,7 +25,7 @@ from google.protobuf.compiler import plugin_pb2
 from grpc_tools import protoc
 
 from protoreq_generator.plugin import generate
-from protoreq_generator.stubs import MypyStubs, StubsError, mypy_plugin
+from protoreq_generator.stubs import StubsError, mypy_plugin, mypy_stubs
 
 
 class ProtocError(Exception):
@@ -140,16 +140,12 @@ def compile_into(invocation: Invocation, out: Path) -> None:
     except StubsError as error:
         raise ProtocError(str(error)) from None
     request = descriptor_request(invocation, python_out=out)
-    stubs = MypyStubs(request)
-    try:
+    with mypy_stubs(request) as stub_result:
         response = generate(request)
-    except BaseException:
-        stubs.cancel()
-        raise
-    try:
-        stub_response = stubs.result()
-    except StubsError as error:
-        raise ProtocError(str(error)) from None
+        try:
+            stub_response = stub_result()
+        except StubsError as error:
+            raise ProtocError(str(error)) from None
     if response.error:
         raise ProtocError(response.error)
     for generated in (*stub_response.file, *response.file):

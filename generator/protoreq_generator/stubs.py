@@ -5,8 +5,9 @@ tree it is the slowest step of ``protoreq generate`` by far (seconds, against
 well under a second for protoc itself and for protoreq's plugin). protoc only
 pipes a ``CodeGeneratorRequest`` into the plugin and writes the files of the
 ``CodeGeneratorResponse`` it answers with, so :class:`MypyStubs` does exactly
-that itself, with the request protoreq already has: the plugin runs in its own
-process, on another core, while protoreq's generator runs in this one.
+that itself (:func:`mypy_stubs`), with the request protoreq already has: the
+plugin runs in its own process, on another core, while protoreq's generator
+runs in this one.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import threading
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
@@ -47,52 +51,53 @@ def mypy_plugin() -> Path:
     return Path(found)
 
 
-class MypyStubs:
-    """``protoc-gen-mypy`` running on ``request`` in the background; :meth:`result` waits for it."""
+@contextmanager
+def mypy_stubs(
+    request: plugin_pb2.CodeGeneratorRequest,
+) -> Iterator[Callable[[], plugin_pb2.CodeGeneratorResponse]]:
+    """Start ``protoc-gen-mypy`` on ``request``; yield a function that waits for its response.
 
-    def __init__(self, request: plugin_pb2.CodeGeneratorRequest) -> None:
-        given = request.parameter
-        request.parameter = MYPY_PARAMETER
+    The plugin's stdin and stdout are temporary files, not pipes: a pipe would need
+    a thread of ours to feed and drain it, and that thread would wait for the GIL
+    while the generator holds it, keeping the plugin waiting too. Leaving the block
+    early (our own generator failed) stops the plugin.
+    """
+    given = request.parameter
+    request.parameter = MYPY_PARAMETER
+    try:
+        data = request.SerializeToString()
+    finally:
+        request.parameter = given
+    with (
+        tempfile.TemporaryFile() as stdin,
+        tempfile.TemporaryFile() as stdout,
+        tempfile.TemporaryFile() as stderr,
+    ):
+        stdin.write(data)
+        stdin.seek(0)
+        process = subprocess.Popen([str(mypy_plugin())], stdin=stdin, stdout=stdout, stderr=stderr)
         try:
-            data = request.SerializeToString()
+            yield lambda: _response(process.wait(), stdout, stderr)
         finally:
-            request.parameter = given
-        self._process = subprocess.Popen(
-            [str(mypy_plugin())],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+
+
+def _response(code: int, stdout: IO[bytes], stderr: IO[bytes]) -> plugin_pb2.CodeGeneratorResponse:
+    """The plugin's response; :class:`StubsError` if it failed or reported an error."""
+    if code != 0:
+        stderr.seek(0)
+        detail = stderr.read().decode("utf-8", "replace").strip().splitlines()
+        raise StubsError(
+            f"--mypy_out: {MYPY_PLUGIN}: Plugin failed with status code "
+            f"{code}{': ' + detail[-1] if detail else ''}"
         )
-        self._output = b""
-        self._errors = b""
-        # communicate() feeds stdin while it drains stdout: a thread, so this one can work.
-        self._thread = threading.Thread(
-            target=self._communicate, args=(data,), name="protoc-gen-mypy", daemon=True
-        )
-        self._thread.start()
-
-    def _communicate(self, data: bytes) -> None:
-        self._output, self._errors = self._process.communicate(data)
-
-    def result(self) -> plugin_pb2.CodeGeneratorResponse:
-        """The plugin's response; :class:`StubsError` if it failed or reported an error."""
-        self._thread.join()
-        if self._process.returncode != 0:
-            detail = self._errors.decode("utf-8", "replace").strip().splitlines()
-            raise StubsError(
-                f"--mypy_out: {MYPY_PLUGIN}: Plugin failed with status code "
-                f"{self._process.returncode}{': ' + detail[-1] if detail else ''}"
-            )
-        try:
-            response = plugin_pb2.CodeGeneratorResponse.FromString(self._output)
-        except DecodeError as error:
-            raise StubsError(f"--mypy_out: {MYPY_PLUGIN} answered garbage: {error}") from None
-        if response.error:
-            raise StubsError(f"--mypy_out: {response.error}")
-        return response
-
-    def cancel(self) -> None:
-        """Stop the plugin (after a failure of our own) and reap it."""
-        if self._process.poll() is None:
-            self._process.kill()
-        self._thread.join()
+    stdout.seek(0)
+    try:
+        response = plugin_pb2.CodeGeneratorResponse.FromString(stdout.read())
+    except DecodeError as error:
+        raise StubsError(f"--mypy_out: {MYPY_PLUGIN} answered garbage: {error}") from None
+    if response.error:
+        raise StubsError(f"--mypy_out: {response.error}")
+    return response
