@@ -85,30 +85,22 @@ class ProtocFailedError(Exception):
         self.code = code
 
 
-def descriptor_request(
-    invocation: Invocation, *, python_out: Path | None = None
-) -> plugin_pb2.CodeGeneratorRequest:
+def descriptor_request(invocation: Invocation) -> plugin_pb2.CodeGeneratorRequest:
     """Run protoc once; the ``CodeGeneratorRequest`` it would send a plugin for these sources.
 
-    With ``python_out`` the same run also writes the ``_pb2.py`` modules there
-    (mypy-protobuf's stubs come from :mod:`protoreq_generator.stubs`). Raises
-    :class:`ProtocFailedError` when protoc fails.
+    protoc only parses: the descriptor set it writes (with imports and comments)
+    becomes the request. Raises :class:`ProtocFailedError` when protoc fails.
     """
     includes = invocation.includes or (Path(),)
     sources = expand_sources(invocation.sources)
     if not sources:
         raise ProtocError("no .proto files to compile")
-    outputs: list[str] = []
-    if python_out is not None:
-        python_out.mkdir(parents=True, exist_ok=True)
-        outputs = [f"--python_out={python_out}"]
     with tempfile.TemporaryDirectory(prefix="protoreq-") as scratch:
         descriptor_set = Path(scratch) / "descriptors.pb"
         code = _run_protoc(
             [
                 *(f"--proto_path={include}" for include in includes),
                 f"--proto_path={well_known_include()}",
-                *outputs,
                 f"--descriptor_set_out={descriptor_set}",
                 "--include_imports",
                 "--include_source_info",
@@ -128,22 +120,48 @@ def descriptor_request(
     )
 
 
+def write_python_modules(invocation: Invocation, out: Path) -> None:
+    """protoc's ``_pb2.py`` modules for the sources, under ``out``.
+
+    A second protoc run, parsing again: ``--descriptor_set_in`` would spare the
+    parse but make protoc write every field's ``json_name`` into the modules, so
+    they would differ from what ``protoc --python_out`` writes. :func:`compile_into`
+    runs this while the stub plugin works, so the parse costs no waiting.
+    """
+    includes = invocation.includes or (Path(),)
+    out.mkdir(parents=True, exist_ok=True)
+    code = _run_protoc(
+        [
+            *(f"--proto_path={include}" for include in includes),
+            f"--proto_path={well_known_include()}",
+            f"--python_out={out}",
+            *(str(source) for source in expand_sources(invocation.sources)),
+        ]
+    )
+    if code != 0:
+        raise ProtocFailedError(code)
+
+
 def compile_into(invocation: Invocation, out: Path) -> None:
     """Write ``_pb2.py``, ``_pb2.pyi`` and ``_protoreq.py`` (and ``__init__.py``) under ``out``.
 
-    One protoc run parses the files and writes ``_pb2.py``; then mypy-protobuf's
-    stubs (another process) and protoreq's modules (this one) are generated side
-    by side from the same request.
+    The slowest step, mypy-protobuf's stubs, decides how long this takes, so it
+    starts first and everything else happens beside it: protoc parses the files
+    (while the stub plugin's interpreter starts), the stub plugin gets the
+    request, then protoc writes ``_pb2.py`` and protoreq's generator runs, both
+    usually done before the stubs are.
     """
     try:
         mypy_plugin()  # fail before protoc runs, as protoc would before writing anything
     except StubsError as error:
         raise ProtocError(str(error)) from None
-    request = descriptor_request(invocation, python_out=out)
-    with mypy_stubs(request) as stub_result:
+    with mypy_stubs() as stubs:
+        request = descriptor_request(invocation)
+        stubs.send(request)
+        write_python_modules(invocation, out)
         response = generate(request)
         try:
-            stub_response = stub_result()
+            stub_response = stubs.response()
         except StubsError as error:
             raise ProtocError(str(error)) from None
     if response.error:

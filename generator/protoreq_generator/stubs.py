@@ -6,18 +6,19 @@ well under a second for protoc itself and for protoreq's plugin). protoc only
 pipes a ``CodeGeneratorRequest`` into the plugin and writes the files of the
 ``CodeGeneratorResponse`` it answers with, so :class:`MypyStubs` does exactly
 that itself (:func:`mypy_stubs`), with the request protoreq already has: the
-plugin runs in its own process, on another core, while protoreq's generator
-runs in this one.
+plugin starts before protoc parses and runs in its own process, on another
+core, while protoreq's generator runs in this one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
 import sys
 import sysconfig
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
@@ -51,37 +52,58 @@ def mypy_plugin() -> Path:
     return Path(found)
 
 
-@contextmanager
-def mypy_stubs(
-    request: plugin_pb2.CodeGeneratorRequest,
-) -> Iterator[Callable[[], plugin_pb2.CodeGeneratorResponse]]:
-    """Start ``protoc-gen-mypy`` on ``request``; yield a function that waits for its response.
+class StubsProcess:
+    """A running ``protoc-gen-mypy``: :meth:`send` the request, then wait for :meth:`response`."""
 
-    The plugin's stdin and stdout are temporary files, not pipes: a pipe would need
-    a thread of ours to feed and drain it, and that thread would wait for the GIL
-    while the generator holds it, keeping the plugin waiting too. Leaving the block
-    early (our own generator failed) stops the plugin.
-    """
-    given = request.parameter
-    request.parameter = MYPY_PARAMETER
-    try:
-        data = request.SerializeToString()
-    finally:
-        request.parameter = given
-    with (
-        tempfile.TemporaryFile() as stdin,
-        tempfile.TemporaryFile() as stdout,
-        tempfile.TemporaryFile() as stderr,
-    ):
-        stdin.write(data)
-        stdin.seek(0)
-        process = subprocess.Popen([str(mypy_plugin())], stdin=stdin, stdout=stdout, stderr=stderr)
+    def __init__(
+        self, process: subprocess.Popen[bytes], stdout: IO[bytes], stderr: IO[bytes]
+    ) -> None:
+        self._process = process
+        self._stdout = stdout
+        self._stderr = stderr
+
+    def send(self, request: plugin_pb2.CodeGeneratorRequest) -> None:
+        """Hand over ``request`` (as ``--mypy_opt=quiet`` would); the plugin starts working."""
+        given = request.parameter
+        request.parameter = MYPY_PARAMETER
         try:
-            yield lambda: _response(process.wait(), stdout, stderr)
+            data = request.SerializeToString()
+        finally:
+            request.parameter = given
+        stdin = self._process.stdin
+        assert stdin is not None
+        with contextlib.suppress(BrokenPipeError):  # it died early: response() tells why
+            stdin.write(data)
+            stdin.close()
+
+    def response(self) -> plugin_pb2.CodeGeneratorResponse:
+        """Wait for the plugin; its response, or :class:`StubsError` if it failed."""
+        return _response(self._process.wait(), self._stdout, self._stderr)
+
+
+@contextmanager
+def mypy_stubs() -> Iterator[StubsProcess]:
+    """Start ``protoc-gen-mypy`` now (its interpreter starts while protoc parses); stop it on exit.
+
+    The request goes to its stdin in one write (the plugin reads it all at once);
+    its stdout and stderr are temporary files rather than pipes, so nothing of
+    ours has to drain them while the generator runs in this process. Leaving the
+    block before :meth:`StubsProcess.response` (protoc or our generator failed)
+    kills the plugin.
+    """
+    with tempfile.TemporaryFile() as stdout, tempfile.TemporaryFile() as stderr:
+        process = subprocess.Popen(
+            [str(mypy_plugin())], stdin=subprocess.PIPE, stdout=stdout, stderr=stderr
+        )
+        try:
+            yield StubsProcess(process, stdout, stderr)
         finally:
             if process.poll() is None:
                 process.kill()
             process.wait()
+            if process.stdin is not None:
+                with contextlib.suppress(BrokenPipeError):
+                    process.stdin.close()
 
 
 def _response(code: int, stdout: IO[bytes], stderr: IO[bytes]) -> plugin_pb2.CodeGeneratorResponse:
