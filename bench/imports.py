@@ -77,7 +77,7 @@ def _import_time(protos_dir: Path, scratch: Path, budget: Budget) -> list[Row]:
     for label, (env, ours_extra) in cases.items():
         ours: list[float] = []
         theirs: list[float] = []
-        for _ in range(budget.repetitions):
+        for _ in range(budget.import_repetitions):
             ours.append(_import_seconds("protos.user_protoreq", [*_SHARED, *ours_extra], env))
             theirs.append(_import_seconds("protos.user_pb2_grpc", _SHARED, env))
         rows.append(
@@ -89,7 +89,7 @@ def _import_time(protos_dir: Path, scratch: Path, budget: Budget) -> list[Row]:
             )
         )
     ours, theirs = [], []
-    for repetition in range(budget.repetitions):
+    for repetition in range(budget.import_repetitions):
         cold = _environment(protos_dir, scratch / f"cold-{repetition}", write_bytecode=False)
         ours.append(_import_seconds("protos.user_protoreq", [*_SHARED, "protoreq"], cold))
         theirs.append(_import_seconds("protos.user_pb2_grpc", _SHARED, cold))

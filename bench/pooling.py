@@ -41,7 +41,7 @@ async def _pooling(target: str, budget: Budget) -> list[Row]:
     try:
         for operation in variants.values():
             await time_async(operation, CONCURRENCY, CONCURRENCY, budget.seconds_per_loop)
-        for order in rotations(list(variants), budget.repetitions):
+        for order in rotations(list(variants), budget.concurrent_repetitions):
             for name in order:
                 samples[name].append(
                     await time_async(variants[name], calls, CONCURRENCY, budget.seconds_per_loop)

@@ -97,8 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     quick = " — QUICK MODE: the numbers mean nothing" if args.quick else ""
     print(
         f"protoreq benchmark, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; {_machine()}; "
-        f"{_versions()}; medians of {budget.repetitions} repetitions "
-        f"({budget.generator_repetitions} for the generator){quick}"
+        f"{_versions()}; {budget.summary}{quick}"
     )
     print()
     print(render(rows))

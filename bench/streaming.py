@@ -114,9 +114,9 @@ def streaming_sync(target: str, budget: Budget) -> list[Row]:
     try:
         for operation in variants.values():
             time_sync(operation, 1, budget.seconds_per_loop)
-        for order in rotations(list(variants), budget.repetitions):
+        for order in rotations(list(variants), budget.stream_repetitions):
             for name in order:
-                sample = time_sync(variants[name], budget.streams, budget.seconds_per_loop)
+                sample = time_sync(variants[name], 1, budget.seconds_per_loop)
                 samples[name].append(sample.per(count))
     finally:
         client.close()
@@ -168,11 +168,9 @@ async def _streaming_async(target: str, budget: Budget) -> list[Row]:
     try:
         for operation in variants.values():
             await time_async(operation, 1, 1, budget.seconds_per_loop)
-        for order in rotations(list(variants), budget.repetitions):
+        for order in rotations(list(variants), budget.stream_repetitions):
             for name in order:
-                sample = await time_async(
-                    variants[name], budget.streams, 1, budget.seconds_per_loop
-                )
+                sample = await time_async(variants[name], 1, 1, budget.seconds_per_loop)
                 samples[name].append(sample.per(count))
     finally:
         await client.aclose()

@@ -85,7 +85,7 @@ def unary_sync(target: str, budget: Budget) -> list[Row]:
         for operation in variants.values():  # connect, warm caches
             time_sync(operation, 100, budget.seconds_per_loop)
         samples: dict[str, list[Sample]] = {name: [] for name in variants}
-        for order in rotations(list(variants), budget.repetitions):
+        for order in rotations(list(variants), budget.unary_repetitions):
             for name in order:
                 samples[name].append(
                     time_sync(variants[name], budget.unary_calls, budget.seconds_per_loop)
@@ -131,11 +131,14 @@ async def _unary_async(target: str, budget: Budget) -> list[Row]:
     }
     rows: list[Row] = []
     try:
-        for concurrency, calls in ((1, budget.unary_calls), (64, budget.concurrent_calls)):
+        for concurrency, calls, repetitions in (
+            (1, budget.unary_calls, budget.unary_repetitions),
+            (64, budget.concurrent_calls, budget.concurrent_repetitions),
+        ):
             for operation in variants.values():
                 await time_async(operation, 2 * concurrency, concurrency, budget.seconds_per_loop)
             samples: dict[str, list[Sample]] = {name: [] for name in variants}
-            for order in rotations(list(variants), budget.repetitions):
+            for order in rotations(list(variants), repetitions):
                 for name in order:
                     samples[name].append(
                         await time_async(
