@@ -162,6 +162,7 @@ class StreamCore:
                 response,
                 extra={SENT_FIELD: self.sent(), RECEIVED_FIELD: self.received},
             )
+            self.prepared.done(response)  # interceptors' end hooks
         return True
 
     def outcome(self) -> GrpcResponse[Any]:

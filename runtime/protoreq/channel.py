@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import grpc
 
@@ -50,6 +50,10 @@ class ChannelSettings:
     load_balancing: str | None = None
     ssl_target_name_override: str | None = None
     extra_options: tuple[ChannelOption, ...] = field(default=())
+    interceptors: tuple[Any, ...] = field(default=())
+    """grpcio's own client interceptors for sync channels (compared by identity)."""
+    aio_interceptors: tuple[Any, ...] = field(default=())
+    """``grpc.aio`` client interceptors for async channels."""
 
     def __post_init__(self) -> None:
         if self.tls is not None and self.credentials is not None:
@@ -116,14 +120,23 @@ class ChannelSettings:
     def open_sync(self) -> grpc.Channel:
         credentials = self.channel_credentials()
         if credentials is None:
-            return grpc.insecure_channel(self.target, self.grpc_options())
-        return grpc.secure_channel(self.target, credentials, self.grpc_options())
+            channel = grpc.insecure_channel(self.target, self.grpc_options())
+        else:
+            channel = grpc.secure_channel(self.target, credentials, self.grpc_options())
+        if self.interceptors:
+            return grpc.intercept_channel(channel, *self.interceptors)
+        return channel
 
     def open_async(self) -> grpc.aio.Channel:
         credentials = self.channel_credentials()
+        interceptors = list(self.aio_interceptors) or None
         if credentials is None:
-            return grpc.aio.insecure_channel(self.target, self.grpc_options())
-        return grpc.aio.secure_channel(self.target, credentials, self.grpc_options())
+            return grpc.aio.insecure_channel(
+                self.target, self.grpc_options(), interceptors=interceptors
+            )
+        return grpc.aio.secure_channel(
+            self.target, credentials, self.grpc_options(), interceptors=interceptors
+        )
 
     def __repr__(self) -> str:
         shown = [f"{self.target!r}"]

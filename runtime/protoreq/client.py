@@ -34,6 +34,7 @@ from protoreq._stream_calls import (
 from protoreq.channel import ChannelOption, ChannelSettings, as_options
 from protoreq.credentials import TlsConfig, explain_connection_failure
 from protoreq.errors import ClientClosedError
+from protoreq.interceptors import InterceptorChain, grpc_interceptors
 from protoreq.invocation import CallDefaults, PreparedCall, prepare
 from protoreq.method import Cardinality, RpcMethod
 from protoreq.request import (
@@ -43,14 +44,8 @@ from protoreq.request import (
     ServerStreamingGrpcRequest,
 )
 from protoreq.response import GrpcResponse
-from protoreq.retry import (
-    DEFAULT_RETRY_THROTTLE,
-    RetryBudget,
-    RetryPolicy,
-    RetryThrottle,
-    decide_retry,
-    log_retry_decision,
-)
+from protoreq.retry import DEFAULT_RETRY_THROTTLE, RetryBudget, RetryPolicy, RetryThrottle
+from protoreq.retrying import RetryLayer
 from protoreq.sharing import SharedChannels
 from protoreq.status import LocalRpcError
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
@@ -159,6 +154,7 @@ class GrpcClient:
         load_balancing: str | None = None,
         ssl_target_name_override: str | None = None,
         options: Sequence[ChannelOption] = (),
+        interceptors: Sequence[object] = (),
     ) -> None:
         if not target:
             raise ValueError("GrpcClient needs a target such as 'localhost:50051'")
@@ -166,6 +162,7 @@ class GrpcClient:
             raise ValueError(f"pool_size must be at least 1, got {pool_size}")
         if timeout is not None and timeout <= 0:
             raise ValueError(f"timeout must be positive or None (no deadline), got {timeout}")
+        own, grpc_sync, grpc_aio = grpc_interceptors(interceptors)
         self._settings = ChannelSettings(
             target=target,
             credentials=credentials,
@@ -178,6 +175,8 @@ class GrpcClient:
             load_balancing=load_balancing,
             ssl_target_name_override=ssl_target_name_override,
             extra_options=as_options(options),
+            interceptors=grpc_sync,
+            aio_interceptors=grpc_aio,
         )
         if call_credentials is not None and not self._settings.secure:
             raise ValueError(
@@ -206,6 +205,24 @@ class GrpcClient:
         """The loop of the latest async call and its channels, found without a weak-dict lookup."""
         self._turn = itertools.count()
         self._closing_tasks: set[asyncio.Task[None]] = set()
+        self._compose_layers(InterceptorChain(own))
+
+    def _compose_layers(self, chain: InterceptorChain) -> None:
+        """interceptors ─▶ retry ─▶ attempt hooks ─▶ transport, composed once (see DESIGN.md).
+
+        Without interceptors each layer is the next one's bound method: no calls are added.
+        """
+        self._chain = chain
+        retrying = RetryLayer(
+            chain.attempt(self._attempt_sync),
+            chain.attempt_async(self._attempt_async),
+            self._retry_budget,
+        )
+        self._retrying = retrying
+        self._send = chain.unary(retrying.send)
+        self._send_async = chain.unary_async(retrying.send_async)
+        self._open_stream = chain.stream(self._open_stream_sync)
+        self._open_stream_async = chain.stream_async(self._open_stream_on_loop)
 
     @property
     def target(self) -> str:
@@ -239,16 +256,7 @@ class GrpcClient:
         prepared = prepare(request, self._defaults, streaming_response=False)
         if type(prepared) is not PreparedCall:
             return prepared  # type: ignore[return-value]  # the already expired deadline
-        while True:
-            prepared.attempt += 1
-            response = self._attempt_sync(prepared)
-            budget = self._retry_budget
-            if response._code is _OK and (budget is None or budget.full):
-                return response  # what _retry_delay() would decide, without the work
-            delay = self._retry_delay(prepared, response)
-            if delay is None:
-                return response
-            time.sleep(delay)
+        return self._send(prepared)
 
     async def call_async(
         self, request: GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]
@@ -263,32 +271,7 @@ class GrpcClient:
         prepared = prepare(request, self._defaults, streaming_response=False)
         if type(prepared) is not PreparedCall:
             return prepared  # type: ignore[return-value]
-        while True:
-            prepared.attempt += 1
-            if prepared.message is None:
-                response = await self._client_streaming_async(self._async_slot(), prepared)
-            else:
-                call = self._start_unary_async(prepared)
-                try:
-                    reply = await call
-                    received = finished_metadata(call)
-                    if received is None:  # grpcio changed its internals: ask the public way
-                        received = (await call.initial_metadata(), await call.trailing_metadata())
-                except grpc.RpcError as error:
-                    response = self._failed(prepared, error)
-                except asyncio.CancelledError:
-                    if _task_is_cancelled():
-                        raise  # our caller cancelled us: the RPC is already cancelled with it
-                    response = prepared.cancelled_locally()
-                else:
-                    response = prepared.answered(reply, received)
-            budget = self._retry_budget
-            if response._code is _OK and (budget is None or budget.full):
-                return response
-            delay = self._retry_delay(prepared, response)
-            if delay is None:
-                return response
-            await asyncio.sleep(delay)
+        return await self._send_async(prepared)
 
     def stream(
         self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
@@ -304,8 +287,7 @@ class GrpcClient:
         prepared = prepare(request, self._defaults, streaming_response=True)
         if isinstance(prepared, GrpcResponse):
             return ended_stream(prepared)
-        multicallable = self._sync_slot().callable(prepared.rpc.cardinality.value, prepared.rpc)
-        return open_stream(multicallable, prepared, self._attempt_options(prepared))
+        return self._open_stream(prepared)
 
     def stream_async(
         self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
@@ -319,36 +301,7 @@ class GrpcClient:
         prepared = prepare(request, self._defaults, streaming_response=True)
         if isinstance(prepared, GrpcResponse):
             return ended_stream_async(prepared)
-        multicallable = self._async_slot().callable(prepared.rpc.cardinality.value, prepared.rpc)
-        return open_stream_async(multicallable, prepared, self._attempt_options(prepared))
-
-    def _retry_delay(self, prepared: PreparedCall, response: GrpcResponse[Any]) -> float | None:
-        """Seconds to wait before the next attempt, or ``None``: see :func:`decide_retry`."""
-        if response._code is _OK:
-            # decide_retry's first rule, without building a decision nobody reads.
-            if self._retry_budget is not None:
-                self._retry_budget.record_success()
-            return None
-        decision = decide_retry(
-            prepared.retry,
-            response,
-            attempt=prepared.attempt,
-            retries_since_pushback=prepared.retries_since_pushback,
-            remaining=prepared.remaining(),
-            budget=self._retry_budget,
-        )
-        if prepared.retry is not None:
-            log_retry_decision(
-                decision,
-                path=prepared.rpc.path,
-                attempt=prepared.attempt,
-                trace_id=prepared.trace_id,
-            )
-        if decision.pushed_back:
-            prepared.retries_since_pushback = 0
-        elif decision.retry:
-            prepared.retries_since_pushback += 1
-        return decision.delay
+        return self._open_stream_async(prepared)
 
     def _attempt_options(self, prepared: PreparedCall) -> dict[str, Any]:
         """Per-call grpcio keywords: the client's, and the request's compression if it chose one."""
@@ -405,6 +358,36 @@ class GrpcClient:
             metadata=prepared.metadata,
             **self._attempt_options(prepared),
         )
+
+    async def _attempt_async(self, prepared: PreparedCall) -> GrpcResponse[Any]:
+        """One unary (or client-streaming) attempt on the running loop's channel."""
+        if prepared.message is None:
+            return await self._client_streaming_async(self._async_slot(), prepared)
+        call = self._start_unary_async(prepared)
+        try:
+            reply = await call
+            received = finished_metadata(call)
+            if received is None:  # grpcio changed its internals: ask the public way
+                received = (await call.initial_metadata(), await call.trailing_metadata())
+        except grpc.RpcError as error:
+            return self._failed(prepared, error)
+        except asyncio.CancelledError:
+            if _task_is_cancelled():
+                raise  # our caller cancelled us: the RPC is already cancelled with it
+            return prepared.cancelled_locally()
+        return prepared.answered(reply, received)
+
+    def _open_stream_sync(self, prepared: PreparedCall) -> GrpcStream[Any]:
+        if self._chain.attempt_hooks:
+            self._chain.stream_attempt(prepared)
+        multicallable = self._sync_slot().callable(prepared.rpc.cardinality.value, prepared.rpc)
+        return open_stream(multicallable, prepared, self._attempt_options(prepared))
+
+    def _open_stream_on_loop(self, prepared: PreparedCall) -> AsyncGrpcStream[Any]:
+        if self._chain.attempt_hooks:
+            self._chain.stream_attempt(prepared)
+        multicallable = self._async_slot().callable(prepared.rpc.cardinality.value, prepared.rpc)
+        return open_stream_async(multicallable, prepared, self._attempt_options(prepared))
 
     def _client_streaming_sync(self, slot: _Slot, prepared: PreparedCall) -> GrpcResponse[Any]:
         multicallable = slot.callable("stream_unary", prepared.rpc)

@@ -31,6 +31,10 @@ class UnknownMethodError(ProtoreqError, LookupError):
     """A request names a service or method absent from the protobuf descriptor pool."""
 
 
+class InvalidInterceptorError(ProtoreqError, TypeError):
+    """Something in ``interceptors=`` is neither a protoreq nor a grpcio client interceptor."""
+
+
 class ClientClosedError(ProtoreqError, RuntimeError):
     """A call on a client after ``close()``."""
 

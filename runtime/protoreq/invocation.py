@@ -19,6 +19,7 @@ import contextlib
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -31,7 +32,7 @@ from protoreq.errors import InvalidRequestError
 from protoreq.generated import GeneratedGrpcRequest, GeneratedServerStreamingGrpcRequest
 from protoreq.logs import log_call_outcome, log_payload, outcome_logged
 from protoreq.logs import logger as _logger
-from protoreq.metadata import Metadata, MetadataPairs, outgoing_metadata
+from protoreq.metadata import Metadata, MetadataPairs, MetadataValue, outgoing_metadata
 from protoreq.method import Cardinality, RpcMethod, resolve_method
 from protoreq.request import (
     REQUEST_BASES,
@@ -76,6 +77,55 @@ class PreparedCall:
     attempt: int = 0
     retries_since_pushback: int = 0  # the backoff grows with it; server pushback resets it
     compression: grpc.Compression | None = None  # the request's own choice; None: the client's
+    _state: dict[object, Any] | None = None
+    _when_done: list[Callable[[GrpcResponse[Any]], object]] | None = None
+
+    # -- what interceptors see and change (protoreq.interceptors.ClientCall) -------------------
+
+    @property
+    def state(self) -> dict[object, Any]:
+        """Per-call storage for interceptors: key it by the interceptor (``call.state[self]``)."""
+        if self._state is None:
+            self._state = {}
+        return self._state
+
+    def timeout(self) -> float | None:
+        """Seconds left before the call's deadline (``None``: no deadline)."""
+        return self.remaining()
+
+    def set_metadata(self, key: str, value: MetadataValue) -> None:
+        """Send ``key: value`` instead of any value ``key`` had; checked as the request's are."""
+        (pair,) = outgoing_metadata(((key, value),))
+        self.metadata = (*(p for p in self.metadata if p[0] != key), pair)
+
+    def add_metadata(self, key: str, value: MetadataValue) -> None:
+        """Send ``key: value`` besides the values ``key`` already has."""
+        self.metadata = (*self.metadata, *outgoing_metadata(((key, value),)))
+
+    def set_trace_id(self, trace_id: str) -> None:
+        """Make ``trace_id`` the call's: sent as ``x-trace-id``, in its log records and response."""
+        self.set_metadata(TRACE_ID_KEY, trace_id)
+        self.trace_id = trace_id
+
+    def reject(self, code: grpc.StatusCode, details: str) -> GrpcResponse[Any]:
+        """A failed response decided here, without sending: return it from ``on_start``."""
+        return self.failed(LocalRpcError(code, details))
+
+    def add_done_callback(self, callback: Callable[[GrpcResponse[Any]], object]) -> None:
+        """Run ``callback(outcome)`` when a stream ends; the last added runs first."""
+        if self._when_done is None:
+            self._when_done = []
+        self._when_done.append(callback)
+
+    def done(self, outcome: GrpcResponse[Any]) -> None:
+        """The stream has ended with ``outcome``: run the done callbacks, once."""
+        callbacks = self._when_done
+        if callbacks:
+            self._when_done = None
+            for callback in reversed(callbacks):
+                callback(outcome)
+
+    # -- the call path's own ------------------------------------------------------------------
 
     def remaining(self) -> float | None:
         """The timeout for the next attempt: what is left of the overall deadline."""

@@ -1,0 +1,270 @@
+"""Interceptors: your code around every call, one object for every kind of call.
+
+protoreq's own interceptors see a call as a :class:`ClientCall` — the typed
+request, the outgoing metadata (which they may change), the deadline, the trace
+id — and its outcome as the :class:`~protoreq.GrpcResponse` (or the stream's
+final status) that the caller will see. Nothing is raised through them: a
+failure is a value, as everywhere else in protoreq.
+
+Two ways to write one, as Connect and tower do:
+
+* **Hooks** (one implementation for unary and streaming, sync and async):
+  override :meth:`Interceptor.on_start` / :meth:`Interceptor.on_end` for the
+  whole call and :meth:`Interceptor.on_attempt_start` /
+  :meth:`Interceptor.on_attempt_end` for each attempt sent (retries and hedges
+  are attempts). ``on_start`` may answer the call locally by returning a
+  response (``call.reject(...)``): nothing is sent.
+* **Around-call** (Connect's ``call_next``): override ``intercept_unary``,
+  ``intercept_unary_async``, ``intercept_stream`` or ``intercept_stream_async``
+  to run code before and after ``call_next(call)``, or instead of it.
+
+Where they sit, outermost first::
+
+    prepare ─▶ interceptors (call level, in list order)
+            ─▶ retry │ hedging
+            ─▶ interceptors' attempt hooks (per attempt, in list order)
+            ─▶ transport ─▶ grpcio's own interceptors (per attempt, on the channel)
+
+grpcio's interceptor classes (``grpc.UnaryUnaryClientInterceptor``... and the
+``grpc.aio`` ones) given in the same ``interceptors=`` list go onto the
+channels the client opens: sync ones onto sync channels, aio ones onto async
+channels, so existing interceptors run unchanged on every attempt.
+
+The chain is composed once, when the client is made; a client without
+interceptors sends through the retry layer directly and pays nothing.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any, Final, TypeAlias
+
+import grpc
+
+from protoreq._stream_calls import ended_stream, ended_stream_async
+from protoreq.errors import InvalidInterceptorError
+from protoreq.invocation import PreparedCall
+from protoreq.response import GrpcResponse
+from protoreq.streaming import AsyncGrpcStream, GrpcStream
+
+__all__ = [
+    "AsyncStreamNext",
+    "AsyncUnaryNext",
+    "ClientCall",
+    "Interceptor",
+    "InterceptorChain",
+    "StreamNext",
+    "UnaryNext",
+    "grpc_interceptors",
+]
+
+ClientCall: TypeAlias = PreparedCall
+"""One call as interceptors see it; see :class:`protoreq.invocation.PreparedCall`."""
+
+UnaryNext: TypeAlias = Callable[[ClientCall], GrpcResponse[Any]]
+AsyncUnaryNext: TypeAlias = Callable[[ClientCall], Awaitable[GrpcResponse[Any]]]
+StreamNext: TypeAlias = Callable[[ClientCall], GrpcStream[Any]]
+AsyncStreamNext: TypeAlias = Callable[[ClientCall], AsyncGrpcStream[Any]]
+
+
+class Interceptor:
+    """Base class of protoreq interceptors: override the hooks or the around-call methods.
+
+    Unary calls include client-streaming ones (one answer); streams are
+    server-streaming and bidi calls, whose ``on_end`` runs when the stream
+    ends — iterated to its end, failed, cancelled or closed.
+    """
+
+    # -- hooks: one implementation for every kind --------------------------------------------
+
+    def on_start(self, call: ClientCall) -> GrpcResponse[Any] | None:
+        """Before the call is sent; change ``call`` metadata here. A response answers locally."""
+        return None
+
+    def on_end(self, call: ClientCall, outcome: GrpcResponse[Any]) -> None:
+        """After the call: ``outcome`` is what the caller gets (a stream's final status)."""
+
+    def on_attempt_start(self, call: ClientCall) -> None:
+        """Before each attempt (``call.attempt`` counts from 1); metadata changes apply to it."""
+
+    def on_attempt_end(self, call: ClientCall, outcome: GrpcResponse[Any]) -> None:
+        """After each attempt, before the retry or hedging layer decides what comes next."""
+
+    # -- around-call: Connect's call_next -----------------------------------------------------
+
+    def intercept_unary(self, call_next: UnaryNext, call: ClientCall) -> GrpcResponse[Any]:
+        answered = self.on_start(call)
+        if answered is not None:
+            return answered
+        response = call_next(call)
+        self.on_end(call, response)
+        return response
+
+    async def intercept_unary_async(
+        self, call_next: AsyncUnaryNext, call: ClientCall
+    ) -> GrpcResponse[Any]:
+        answered = self.on_start(call)
+        if answered is not None:
+            return answered
+        response = await call_next(call)
+        self.on_end(call, response)
+        return response
+
+    def intercept_stream(self, call_next: StreamNext, call: ClientCall) -> GrpcStream[Any]:
+        answered = self.on_start(call)
+        if answered is not None:
+            return rejected_stream(call, answered)
+        call.add_done_callback(functools.partial(self.on_end, call))
+        return call_next(call)
+
+    def intercept_stream_async(
+        self, call_next: AsyncStreamNext, call: ClientCall
+    ) -> AsyncGrpcStream[Any]:
+        answered = self.on_start(call)
+        if answered is not None:
+            return rejected_stream_async(call, answered)
+        call.add_done_callback(functools.partial(self.on_end, call))
+        return call_next(call)
+
+
+def rejected_stream(call: ClientCall, outcome: GrpcResponse[Any]) -> GrpcStream[Any]:
+    """The stream an ``on_start`` answer stands for: already ended, its callbacks run."""
+    call.done(outcome)
+    return ended_stream(outcome)
+
+
+def rejected_stream_async(call: ClientCall, outcome: GrpcResponse[Any]) -> AsyncGrpcStream[Any]:
+    call.done(outcome)
+    return ended_stream_async(outcome)
+
+
+_ATTEMPT_HOOKS: Final = ("on_attempt_start", "on_attempt_end")
+
+
+def _overrides(interceptor: Interceptor, names: Iterable[str]) -> bool:
+    cls = type(interceptor)
+    return any(getattr(cls, name) is not getattr(Interceptor, name) for name in names)
+
+
+class InterceptorChain:
+    """protoreq interceptors composed around a client's layers, once, when the client is made.
+
+    Each method takes the next layer and answers it wrapped, or unchanged when
+    no interceptor has anything to do there: an empty chain adds no call.
+    """
+
+    __slots__ = ("attempt_hooks", "calls")
+
+    def __init__(self, interceptors: Sequence[Interceptor]) -> None:
+        self.calls = tuple(interceptors)
+        self.attempt_hooks = tuple(i for i in interceptors if _overrides(i, _ATTEMPT_HOOKS))
+        """Only those that override an attempt hook run per attempt."""
+
+    def __bool__(self) -> bool:
+        return bool(self.calls)
+
+    def unary(self, send: UnaryNext) -> UnaryNext:
+        for interceptor in reversed(self.calls):
+            send = functools.partial(interceptor.intercept_unary, send)
+        return send
+
+    def unary_async(self, send: AsyncUnaryNext) -> AsyncUnaryNext:
+        for interceptor in reversed(self.calls):
+            send = functools.partial(interceptor.intercept_unary_async, send)
+        return send
+
+    def stream(self, open_stream: StreamNext) -> StreamNext:
+        for interceptor in reversed(self.calls):
+            open_stream = functools.partial(interceptor.intercept_stream, open_stream)
+        return open_stream
+
+    def stream_async(self, open_stream: AsyncStreamNext) -> AsyncStreamNext:
+        for interceptor in reversed(self.calls):
+            open_stream = functools.partial(interceptor.intercept_stream_async, open_stream)
+        return open_stream
+
+    def attempt(self, send: UnaryNext) -> UnaryNext:
+        """``send`` (one unary attempt) with the attempt hooks around it."""
+        hooks = self.attempt_hooks
+        if not hooks:
+            return send
+
+        def attempt_with_hooks(call: ClientCall) -> GrpcResponse[Any]:
+            for hook in hooks:
+                hook.on_attempt_start(call)
+            response = send(call)
+            for hook in reversed(hooks):
+                hook.on_attempt_end(call, response)
+            return response
+
+        return attempt_with_hooks
+
+    def attempt_async(self, send: AsyncUnaryNext) -> AsyncUnaryNext:
+        hooks = self.attempt_hooks
+        if not hooks:
+            return send
+
+        async def attempt_with_hooks(call: ClientCall) -> GrpcResponse[Any]:
+            for hook in hooks:
+                hook.on_attempt_start(call)
+            response = await send(call)
+            for hook in reversed(hooks):
+                hook.on_attempt_end(call, response)
+            return response
+
+        return attempt_with_hooks
+
+    def stream_attempt(self, call: ClientCall) -> None:
+        """A stream's one attempt is starting: run the attempt hooks, and their end at its end."""
+        for hook in self.attempt_hooks:
+            hook.on_attempt_start(call)
+            call.add_done_callback(functools.partial(hook.on_attempt_end, call))
+
+
+_SYNC_KINDS: Final = (
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
+    grpc.StreamUnaryClientInterceptor,
+    grpc.StreamStreamClientInterceptor,
+)
+_AIO_KINDS: Final = (
+    grpc.aio.UnaryUnaryClientInterceptor,
+    grpc.aio.UnaryStreamClientInterceptor,
+    grpc.aio.StreamUnaryClientInterceptor,
+    grpc.aio.StreamStreamClientInterceptor,
+)
+
+AnyInterceptor: TypeAlias = Interceptor | grpc.UnaryUnaryClientInterceptor | Any
+"""What ``interceptors=`` takes: protoreq's and grpcio's (sync and ``grpc.aio``) classes."""
+
+
+def grpc_interceptors(
+    interceptors: Iterable[object],
+) -> tuple[tuple[Interceptor, ...], tuple[Any, ...], tuple[Any, ...]]:
+    """Split ``interceptors=`` into protoreq's, grpcio's sync ones and grpc.aio's, in order.
+
+    Anything else is refused at once, naming what it is and what would fit.
+    """
+    own: list[Interceptor] = []
+    sync: list[Any] = []
+    aio: list[Any] = []
+    for interceptor in interceptors:
+        known = False
+        if isinstance(interceptor, Interceptor):
+            own.append(interceptor)
+            known = True
+        if isinstance(interceptor, _SYNC_KINDS):
+            sync.append(interceptor)
+            known = True
+        if isinstance(interceptor, _AIO_KINDS):
+            aio.append(interceptor)
+            known = True
+        if not known:
+            raise InvalidInterceptorError(
+                f"interceptors= takes protoreq.Interceptor objects and grpcio client "
+                f"interceptors (grpc.UnaryUnaryClientInterceptor..., grpc.aio."
+                f"UnaryUnaryClientInterceptor...), not {type(interceptor).__name__}: "
+                f"{interceptor!r:.80}"
+            )
+    return tuple(own), tuple(sync), tuple(aio)
