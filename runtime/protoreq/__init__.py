@@ -18,6 +18,7 @@ from protoreq.discovery import (
 from protoreq.errors import (
     ClientClosedError,
     GrpcStatusError,
+    InvalidInterceptorError,
     InvalidMetadataError,
     InvalidRequestError,
     ProtoreqError,
@@ -29,6 +30,7 @@ from protoreq.generated import (
     GeneratedGrpcRequest,
     GeneratedServerStreamingGrpcRequest,
 )
+from protoreq.interceptors import ClientCall, Interceptor
 from protoreq.logs import JsonLogFormatter
 from protoreq.metadata import Metadata
 from protoreq.method import Cardinality, Idempotency, RpcMethod
@@ -60,6 +62,7 @@ __all__ = [
     "BidiStreamingGrpcRequest",
     "Cardinality",
     "ChannelSettings",
+    "ClientCall",
     "ClientClosedError",
     "ClientOptions",
     "ClientStreamingGrpcRequest",
@@ -75,6 +78,8 @@ __all__ = [
     "GrpcStatusError",
     "GrpcStream",
     "Idempotency",
+    "Interceptor",
+    "InvalidInterceptorError",
     "InvalidMetadataError",
     "InvalidRequestError",
     "JsonLogFormatter",

@@ -33,8 +33,7 @@ class FirstStatus:
 
     def _remember(self, call: Any) -> None:
         if self._status is None:
-            # grpc.aio keeps the status on its Cython call; grpc/aio/_call.py reads it so too.
-            self._status = getattr(getattr(call, "_cython_call", None), "_status", None)
+            self._status = _cython_status(call)
 
     def correct(self, error: grpc.RpcError) -> grpc.RpcError:
         """``error``, or the status the server sent if grpc.aio replaced it with its INTERNAL."""
@@ -51,6 +50,26 @@ class FirstStatus:
             tuple((key, value) for key, value in initial),
             tuple((key, value) for key, value in first.trailing_metadata() or ()),
         )
+
+
+def _cython_status(call: Any) -> Any:
+    """The status grpc.aio keeps on the Cython call (grpc/aio/_call.py reads it so too).
+
+    An intercepted call (grpc.aio interceptors on the channel) holds the call
+    its interceptors made in ``_interceptors_task``, possibly intercepted again.
+    """
+    for _ in range(_MAX_INTERCEPTED_DEPTH):
+        cython_call = getattr(call, "_cython_call", None)
+        if cython_call is not None:
+            return getattr(cython_call, "_status", None)
+        task = getattr(call, "_interceptors_task", None)
+        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
+            return None
+        call = task.result()
+    return None
+
+
+_MAX_INTERCEPTED_DEPTH: Final = 16
 
 
 def _is_write_race(error: grpc.RpcError) -> bool:

@@ -235,6 +235,56 @@ _AIO_KINDS: Final = (
     grpc.aio.StreamStreamClientInterceptor,
 )
 
+
+class _AioKind:
+    """One kind of a grpc.aio interceptor that implements several.
+
+    grpc.aio files each interceptor under the first kind it implements only, so
+    an object written for all four would see unary calls alone; these adapters
+    give it each of its kinds, as ``grpc.intercept_channel`` does for sync ones.
+    """
+
+    def __init__(self, interceptor: Any) -> None:
+        self.interceptor = interceptor
+
+
+class _AioUnaryUnary(_AioKind, grpc.aio.UnaryUnaryClientInterceptor):
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await self.interceptor.intercept_unary_unary(continuation, details, request)
+
+
+class _AioUnaryStream(_AioKind, grpc.aio.UnaryStreamClientInterceptor):
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await self.interceptor.intercept_unary_stream(continuation, details, request)
+
+
+class _AioStreamUnary(_AioKind, grpc.aio.StreamUnaryClientInterceptor):
+    async def intercept_stream_unary(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await self.interceptor.intercept_stream_unary(continuation, details, requests)
+
+
+class _AioStreamStream(_AioKind, grpc.aio.StreamStreamClientInterceptor):
+    async def intercept_stream_stream(self, continuation: Any, details: Any, requests: Any) -> Any:
+        return await self.interceptor.intercept_stream_stream(continuation, details, requests)
+
+
+_AIO_ADAPTERS: Final = tuple(
+    zip(
+        _AIO_KINDS,
+        (_AioUnaryUnary, _AioUnaryStream, _AioStreamUnary, _AioStreamStream),
+        strict=True,
+    )
+)
+
+
+def _aio_kinds(interceptor: Any) -> list[Any]:
+    """``interceptor`` once per grpc.aio kind it implements (itself if it has only one)."""
+    kinds = [adapter for kind, adapter in _AIO_ADAPTERS if isinstance(interceptor, kind)]
+    if len(kinds) == 1:
+        return [interceptor]
+    return [adapter(interceptor) for adapter in kinds]
+
+
 AnyInterceptor: TypeAlias = Interceptor | grpc.UnaryUnaryClientInterceptor | Any
 """What ``interceptors=`` takes: protoreq's and grpcio's (sync and ``grpc.aio``) classes."""
 
@@ -258,7 +308,7 @@ def grpc_interceptors(
             sync.append(interceptor)
             known = True
         if isinstance(interceptor, _AIO_KINDS):
-            aio.append(interceptor)
+            aio.extend(_aio_kinds(interceptor))
             known = True
         if not known:
             raise InvalidInterceptorError(
