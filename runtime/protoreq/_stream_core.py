@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 from typing import Any, Final
 
 import grpc
@@ -54,6 +55,7 @@ class StreamCore:
         "ended_with",
         "log_payloads",
         "method_path",
+        "on_end",
         "outgoing",
         "prepared",
         "received",
@@ -80,6 +82,8 @@ class StreamCore:
         rather than asking the logger for every message."""
         self._started = time.monotonic() if prepared is None else prepared.started
         self._lock = threading.Lock()
+        self.on_end: Callable[[GrpcResponse[Any]], object] | None = None
+        """For unlogged streams that stand for a call (the testing fake's): its end hooks."""
 
     @classmethod
     def for_call(cls, prepared: PreparedCall, outgoing: OutgoingMessages | None) -> StreamCore:
@@ -163,6 +167,8 @@ class StreamCore:
                 extra={SENT_FIELD: self.sent(), RECEIVED_FIELD: self.received},
             )
             self.prepared.done(response)  # interceptors' end hooks
+        elif self.on_end is not None:
+            self.on_end(response)
         return True
 
     def outcome(self) -> GrpcResponse[Any]:

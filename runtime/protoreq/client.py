@@ -378,12 +378,14 @@ class GrpcClient:
         return prepared.answered(reply, received)
 
     def _open_stream_sync(self, prepared: PreparedCall) -> GrpcStream[Any]:
+        prepared.attempt = 1  # a stream is sent once
         if self._chain.attempt_hooks:
             self._chain.stream_attempt(prepared)
         multicallable = self._sync_slot().callable(prepared.rpc.cardinality.value, prepared.rpc)
         return open_stream(multicallable, prepared, self._attempt_options(prepared))
 
     def _open_stream_on_loop(self, prepared: PreparedCall) -> AsyncGrpcStream[Any]:
+        prepared.attempt = 1  # a stream is sent once
         if self._chain.attempt_hooks:
             self._chain.stream_attempt(prepared)
         multicallable = self._async_slot().callable(prepared.rpc.cardinality.value, prepared.rpc)

@@ -55,7 +55,7 @@ class _ClientCallDetails(grpc.ClientCallDetails):
     def __init__(self, details: Any, extra: tuple[str, str]) -> None:
         self.method = details.method
         self.timeout = details.timeout
-        self.metadata = [*(details.metadata or ()), extra]
+        self.metadata = (*(details.metadata or ()), extra)
         self.credentials = details.credentials
         self.wait_for_ready = details.wait_for_ready
         self.compression = details.compression

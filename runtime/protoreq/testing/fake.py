@@ -22,7 +22,13 @@ from google.protobuf.message import Message
 
 from protoreq._stream_outgoing import OutgoingMessages, async_source, sync_source
 from protoreq.client import DEFAULT_TIMEOUT, GrpcClient
-from protoreq.errors import ClientClosedError, ProtoreqError, UnknownMethodError
+from protoreq.errors import (
+    ClientClosedError,
+    InvalidInterceptorError,
+    ProtoreqError,
+    UnknownMethodError,
+)
+from protoreq.interceptors import Interceptor, InterceptorChain, grpc_interceptors
 from protoreq.invocation import CallDefaults, PreparedCall, prepare
 from protoreq.metadata import Metadata, MetadataValue
 from protoreq.method import RpcMethod
@@ -99,11 +105,24 @@ class FakeGrpcClient(GrpcClient):
         strict: bool = False,
         target: str = "fake",
         timeout: float | None = DEFAULT_TIMEOUT,
+        interceptors: Sequence[Interceptor] = (),
     ) -> None:
+        own, grpc_sync, grpc_aio = grpc_interceptors(interceptors)
+        if grpc_sync or grpc_aio:
+            raise InvalidInterceptorError(
+                "FakeGrpcClient runs protoreq interceptors only: grpcio's own interceptors "
+                "run on channels, and the fake opens none"
+            )
         super().__init__(target, timeout=timeout, retry=None)
         self._fake = _FakeState(
             strict=strict, defaults=CallDefaults(target=target, timeout=timeout, retry=None)
         )
+        chain = InterceptorChain(own)
+        self._fake_send = chain.unary(chain.attempt(self._answer_call))
+        self._fake_send_async = chain.unary_async(chain.attempt_async(self._answer_call_async))
+        self._fake_open = chain.stream(self._answer_stream)
+        self._fake_open_async = chain.stream_async(self._answer_stream_async)
+        self._fake_stream_attempt = chain.stream_attempt if chain.attempt_hooks else None
 
     # -- scripting --------------------------------------------------------------------------
 
@@ -253,12 +272,7 @@ class FakeGrpcClient(GrpcClient):
         prepared = self._prepare(request, streaming_response=False)
         if isinstance(prepared, GrpcResponse):
             return prepared
-        source = None if prepared.message is not None else sync_source(prepared)
-        sent = self._record(prepared)
-        if source is not None:
-            outgoing = OutgoingMessages(prepared)
-            sent.messages.extend(outgoing.accept(message) for message in source)
-        return self._answer_single(prepared, sent)
+        return self._fake_send(prepared)
 
     async def call_async(
         self, request: GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]
@@ -266,6 +280,35 @@ class FakeGrpcClient(GrpcClient):
         prepared = self._prepare(request, streaming_response=False)
         if isinstance(prepared, GrpcResponse):
             return prepared
+        return await self._fake_send_async(prepared)
+
+    def stream(
+        self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
+    ) -> GrpcStream[RespT]:
+        prepared = self._prepare(request, streaming_response=True)
+        if isinstance(prepared, GrpcResponse):
+            return ended_stream(prepared)
+        return self._fake_open(prepared)
+
+    def stream_async(
+        self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
+    ) -> AsyncGrpcStream[RespT]:
+        prepared = self._prepare(request, streaming_response=True)
+        if isinstance(prepared, GrpcResponse):
+            return ended_stream_async(prepared)
+        return self._fake_open_async(prepared)
+
+    # -- the fake's "transport": answers from the script, behind the same interceptor chain ---
+
+    def _answer_call(self, prepared: PreparedCall) -> GrpcResponse[Any]:
+        source = None if prepared.message is not None else sync_source(prepared)
+        sent = self._record(prepared)
+        if source is not None:
+            outgoing = OutgoingMessages(prepared)
+            sent.messages.extend(outgoing.accept(message) for message in source)
+        return self._answer_single(prepared, sent)
+
+    async def _answer_call_async(self, prepared: PreparedCall) -> GrpcResponse[Any]:
         source = None if prepared.message is not None else async_source(prepared)
         sent = self._record(prepared)
         await asyncio.sleep(0)  # a real call yields to the loop; so does the fake
@@ -277,29 +320,25 @@ class FakeGrpcClient(GrpcClient):
                 sent.messages.extend(outgoing.accept(message) for message in source)
         return self._answer_single(prepared, sent)
 
-    def stream(
-        self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
-    ) -> GrpcStream[RespT]:
-        prepared = self._prepare(request, streaming_response=True)
-        if isinstance(prepared, GrpcResponse):
-            return ended_stream(prepared)
+    def _answer_stream(self, prepared: PreparedCall) -> GrpcStream[Any]:
+        if self._fake_stream_attempt is not None:
+            self._fake_stream_attempt(prepared)
         source = outgoing_source(prepared, asynchronous=False)
         sent = self._record(prepared)
         script = self._find(prepared)
         if isinstance(script, GrpcResponse):
+            prepared.done(script)
             return ended_stream(script)
         return scripted_stream(prepared, script, sent, source)
 
-    def stream_async(
-        self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
-    ) -> AsyncGrpcStream[RespT]:
-        prepared = self._prepare(request, streaming_response=True)
-        if isinstance(prepared, GrpcResponse):
-            return ended_stream_async(prepared)
+    def _answer_stream_async(self, prepared: PreparedCall) -> AsyncGrpcStream[Any]:
+        if self._fake_stream_attempt is not None:
+            self._fake_stream_attempt(prepared)
         source = outgoing_source(prepared, asynchronous=True)
         sent = self._record(prepared)
         script = self._find(prepared)
         if isinstance(script, GrpcResponse):
+            prepared.done(script)
             return ended_stream_async(script)
         return scripted_stream_async(prepared, script, sent, source)
 

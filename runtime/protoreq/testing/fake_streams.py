@@ -45,13 +45,15 @@ def scripted_stream(
         answers = _bidi_answers(prepared, script, sent, source)
     else:
         answers = _raise_failure(script.stream(prepared.rpc, prepared.request))
-    return GrpcStream.from_messages(
+    stream = GrpcStream.from_messages(
         answers,
         initial_metadata=script.initial_metadata,
         trailing_metadata=script.trailing_metadata,
         method_path=prepared.rpc.path,
         trace_id=prepared.trace_id,
     )
+    stream._core.on_end = prepared.done  # the interceptors' end hooks see the scripted end
+    return stream
 
 
 def scripted_stream_async(
@@ -65,13 +67,15 @@ def scripted_stream_async(
             answers = _bidi_answers(prepared, script, sent, source)
     else:
         answers = _raise_failure(script.stream(prepared.rpc, prepared.request))
-    return AsyncGrpcStream.from_messages(
+    stream = AsyncGrpcStream.from_messages(
         answers,
         initial_metadata=script.initial_metadata,
         trailing_metadata=script.trailing_metadata,
         method_path=prepared.rpc.path,
         trace_id=prepared.trace_id,
     )
+    stream._core.on_end = prepared.done  # the interceptors' end hooks see the scripted end
+    return stream
 
 
 def ended_stream(response: GrpcResponse[Any]) -> GrpcStream[Any]:
