@@ -2,7 +2,7 @@
 
 One class serves sync and async callers (the original design calls both
 ``call()`` and ``await call_async()`` on the same client). Everything but the
-waiting is shared through :mod:`protoreq.invocation`; this module only holds
+waiting is shared through :mod:`protoreq.preparation`; this module only holds
 channels and talks to grpcio.
 """
 
@@ -22,21 +22,12 @@ from typing import Any, Final, Self, TypeVar
 import grpc
 from google.protobuf.message import Message
 
-from protoreq._grpc_internals import finished_metadata, unary_call
-from protoreq._stream_calls import (
-    call_client_streaming,
-    call_client_streaming_async,
-    ended_stream,
-    ended_stream_async,
-    open_stream,
-    open_stream_async,
-)
 from protoreq.channel import ChannelOption, ChannelSettings, as_options
 from protoreq.credentials import TlsConfig, explain_connection_failure
 from protoreq.errors import ClientClosedError
 from protoreq.interceptors import InterceptorChain, grpc_interceptors
-from protoreq.invocation import CallDefaults, PreparedCall, prepare
 from protoreq.method import Cardinality, RpcMethod
+from protoreq.preparation import CallDefaults, PreparedCall, prepare
 from protoreq.request import (
     BidiStreamingGrpcRequest,
     ClientStreamingGrpcRequest,
@@ -49,6 +40,15 @@ from protoreq.retrying import RetryLayer
 from protoreq.sharing import SharedChannels
 from protoreq.status import LocalRpcError
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
+from protoreq.transport.fast_paths import finished_metadata, unary_call
+from protoreq.transport.streams import (
+    call_client_streaming,
+    call_client_streaming_async,
+    ended_stream,
+    ended_stream_async,
+    open_stream,
+    open_stream_async,
+)
 
 RespT = TypeVar("RespT", bound=Message)
 

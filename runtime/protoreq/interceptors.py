@@ -42,11 +42,11 @@ from typing import Any, Final, TypeAlias
 
 import grpc
 
-from protoreq._stream_calls import ended_stream, ended_stream_async
 from protoreq.errors import InvalidInterceptorError
-from protoreq.invocation import PreparedCall
+from protoreq.preparation import PreparedCall
 from protoreq.response import GrpcResponse
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
+from protoreq.transport.streams import ended_stream, ended_stream_async
 
 __all__ = [
     "AsyncStreamNext",
@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 ClientCall: TypeAlias = PreparedCall
-"""One call as interceptors see it; see :class:`protoreq.invocation.PreparedCall`."""
+"""One call as interceptors see it; see :class:`protoreq.preparation.PreparedCall`."""
 
 UnaryNext: TypeAlias = Callable[[ClientCall], GrpcResponse[Any]]
 AsyncUnaryNext: TypeAlias = Callable[[ClientCall], Awaitable[GrpcResponse[Any]]]

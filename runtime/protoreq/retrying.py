@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import grpc
 
-from protoreq.invocation import PreparedCall
+from protoreq.preparation import PreparedCall
 from protoreq.response import GrpcResponse
 from protoreq.retry import RetryBudget, decide_retry, log_retry_decision
 

@@ -13,7 +13,7 @@ Asking how a stream ended *before* it ended raises
 once iteration has stopped or ``cancel()`` was called (``is_finished()`` tells).
 
 Everything but the waiting is shared: both classes keep their state in a
-:class:`~protoreq._stream_core.StreamCore` and read their status through
+:class:`~protoreq.stream_state.StreamCore` and read their status through
 :class:`_StreamStatus`.
 """
 
@@ -27,24 +27,24 @@ from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, Self, TypeVa
 import grpc
 from google.protobuf.message import Message
 
-from protoreq._grpc_internals import finished_metadata
-from protoreq._stream_aio import FirstStatus
-from protoreq._stream_core import (
-    CANCELLED_WITH_TASK,
-    StreamCore,
-    StreamNotFinishedError,
-    task_is_cancelled,
-)
-from protoreq._stream_scripted import (
+from protoreq.errors import GrpcStatusError
+from protoreq.logs import log_payload
+from protoreq.metadata import Metadata, received_metadata
+from protoreq.scripted_calls import (
     AsyncScriptedCall,
     KnownStatus,
     MetadataInput,
     ScriptedCall,
     as_pairs,
 )
-from protoreq.errors import GrpcStatusError
-from protoreq.logs import log_payload
-from protoreq.metadata import Metadata, received_metadata
+from protoreq.stream_state import (
+    CANCELLED_WITH_TASK,
+    StreamCore,
+    StreamNotFinishedError,
+    task_is_cancelled,
+)
+from protoreq.transport.aio_status import FirstStatus
+from protoreq.transport.fast_paths import finished_metadata
 
 if TYPE_CHECKING:
     from google.rpc import status_pb2

@@ -1,4 +1,4 @@
-"""The call path reads grpcio's internals for speed (protoreq._grpc_internals); the public
+"""The call path reads grpcio's internals for speed (protoreq.transport.fast_paths); the public
 fallbacks must answer exactly the same, so both run here against a real server.
 
 If grpcio changes, feature detection switches to the fallback; these tests make sure that
@@ -13,8 +13,8 @@ import grpc
 import pytest
 
 from protoreq import GrpcClient, GrpcResponse
-from protoreq import _grpc_internals as internals
 from protoreq import client as client_module
+from protoreq.transport import fast_paths as internals
 from protos.user_protoreq import GetUserGrpcRequest
 
 USER_IDS = ("1", "metadata", "missing", "rich")

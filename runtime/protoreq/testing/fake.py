@@ -4,7 +4,7 @@ It *is* a :class:`~protoreq.GrpcClient` (a subclass), so code typed
 ``def __init__(self, client: GrpcClient)`` takes it without casts or
 protocols. Every I/O method is overridden: nothing here opens a channel.
 
-Requests go through :func:`protoreq.invocation.prepare`, the very checks the
+Requests go through :func:`protoreq.preparation.prepare`, the very checks the
 real client makes, so misuse (a bad metadata key, a streaming request sent
 with ``call()``) fails in tests as it would in production, and the recorded
 metadata is what would have been sent.
@@ -20,7 +20,6 @@ from typing import Any, TypeVar, overload
 import grpc
 from google.protobuf.message import Message
 
-from protoreq._stream_outgoing import OutgoingMessages, async_source, sync_source
 from protoreq.client import DEFAULT_TIMEOUT, GrpcClient
 from protoreq.errors import (
     ClientClosedError,
@@ -29,9 +28,9 @@ from protoreq.errors import (
     UnknownMethodError,
 )
 from protoreq.interceptors import Interceptor, InterceptorChain, grpc_interceptors
-from protoreq.invocation import CallDefaults, PreparedCall, prepare
 from protoreq.metadata import Metadata, MetadataValue
 from protoreq.method import RpcMethod
+from protoreq.preparation import CallDefaults, PreparedCall, prepare
 from protoreq.request import (
     AnyRequest,
     BidiStreamingGrpcRequest,
@@ -63,6 +62,7 @@ from protoreq.testing.request_class import (
     rpc_of_path,
 )
 from protoreq.testing.script import Script, ScriptBook, unscripted_details
+from protoreq.transport.outgoing import OutgoingMessages, async_source, sync_source
 
 Req = TypeVar("Req")
 R = TypeVar("R")

@@ -19,14 +19,14 @@ from typing import Any
 
 from google.protobuf.message import Message
 
-from protoreq._stream_outgoing import OutgoingMessages, Source, async_source, sync_source
-from protoreq.invocation import PreparedCall
+from protoreq.preparation import PreparedCall
 from protoreq.request import BidiStreamingGrpcRequest
 from protoreq.response import GrpcResponse
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
 from protoreq.testing.failure import Failure, ScriptedRpcError
 from protoreq.testing.records import SentCall
 from protoreq.testing.script import Script
+from protoreq.transport.outgoing import OutgoingMessages, Source, async_source, sync_source
 
 
 def outgoing_source(prepared: PreparedCall, *, asynchronous: bool) -> Source | None:

@@ -18,13 +18,13 @@ from typing import Any, Final
 import grpc
 from google.protobuf.message import Message
 
-from protoreq._stream_outgoing import OutgoingMessages
 from protoreq.errors import ProtoreqError
-from protoreq.invocation import PreparedCall
 from protoreq.logs import log_payload, payloads_logged
 from protoreq.metadata import Metadata
+from protoreq.preparation import PreparedCall
 from protoreq.response import GrpcResponse
 from protoreq.status import LocalRpcError, response_from_error
+from protoreq.transport.outgoing import OutgoingMessages
 
 SENT_FIELD: Final = "rpc_messages_sent"
 RECEIVED_FIELD: Final = "rpc_messages_received"

@@ -21,8 +21,8 @@ import grpc
 from google.protobuf.message import Message
 
 from protoreq.errors import InvalidRequestError
-from protoreq.invocation import PreparedCall
 from protoreq.logs import log_payload
+from protoreq.preparation import PreparedCall
 from protoreq.request import BidiStreamingGrpcRequest, ClientStreamingGrpcRequest
 
 Source = Iterable[Any] | AsyncIterable[Any]

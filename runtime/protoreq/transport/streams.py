@@ -2,7 +2,7 @@
 
 ``GrpcClient`` picks the channel and the multicallable; these functions start
 the call, wire the outgoing messages to it and hand the result to the shared
-:class:`~protoreq._stream_core.StreamCore`. Streams are sent once, never
+:class:`~protoreq.stream_state.StreamCore`. Streams are sent once, never
 retried: their outgoing messages are a one-shot iterable and their answers
 may already have reached the consumer.
 """
@@ -14,20 +14,20 @@ from typing import Any
 
 import grpc
 
-from protoreq._stream_aio import FirstStatus
-from protoreq._stream_core import CANCELLED_WITH_TASK, StreamCore, task_is_cancelled
-from protoreq._stream_outgoing import (
+from protoreq.metadata import received_metadata
+from protoreq.preparation import PreparedCall
+from protoreq.response import GrpcResponse
+from protoreq.scripted_calls import AsyncScriptedCall, KnownStatus, ScriptedCall
+from protoreq.stream_state import CANCELLED_WITH_TASK, StreamCore, task_is_cancelled
+from protoreq.streaming import AsyncGrpcStream, GrpcStream
+from protoreq.transport.aio_status import FirstStatus
+from protoreq.transport.outgoing import (
     OutgoingMessages,
     async_source,
     send_all,
     sync_sender,
     sync_source,
 )
-from protoreq._stream_scripted import AsyncScriptedCall, KnownStatus, ScriptedCall
-from protoreq.invocation import PreparedCall
-from protoreq.metadata import received_metadata
-from protoreq.response import GrpcResponse
-from protoreq.streaming import AsyncGrpcStream, GrpcStream
 
 CallOptions = dict[str, Any]
 

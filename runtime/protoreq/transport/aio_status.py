@@ -16,7 +16,7 @@ from typing import Any, Final
 
 import grpc
 
-from protoreq._stream_scripted import KnownStatus
+from protoreq.scripted_calls import KnownStatus
 
 _CORE_INTERNAL: Final = "Internal error from Core"
 _CODES: Final = {code.value[0]: code for code in grpc.StatusCode}
