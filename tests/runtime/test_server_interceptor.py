@@ -6,9 +6,12 @@ pieces it rests on, and what a handler sees of its scope on a real server.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import math
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from concurrent import futures
 from typing import Any
 
@@ -188,20 +191,10 @@ async def test_aborts_and_errors_pass_through_the_scope(flavour: str) -> None:
         await context.abort(grpc.StatusCode.NOT_FOUND, "no such message")
 
     send = sync_send if flavour == "sync" else async_send
-    handler = chat_handler(send, None, None, None)
-    if flavour == "sync":
-        server: Any = grpc.server(
-            futures.ThreadPoolExecutor(max_workers=2), interceptors=[ContextServerInterceptor()]
-        )
-    else:
-        server = grpc.aio.server(interceptors=[AsyncContextServerInterceptor()])
-    server.add_generic_rpc_handlers((handler,))
+    server = _server(flavour, chat_handler(send, None, None, None))
     port = server.add_insecure_port("127.0.0.1:0")
     try:
-        if flavour == "sync":
-            server.start()
-        else:
-            await server.start()
+        await _start(server)
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             call = channel.unary_unary(
                 "/chat.ChatService/Send",
@@ -211,11 +204,79 @@ async def test_aborts_and_errors_pass_through_the_scope(flavour: str) -> None:
             with pytest.raises(grpc.aio.AioRpcError) as failed:
                 await call(chat_pb2.ChatMessage(), metadata=[("x-trace-id", "t-1")], timeout=5)
     finally:
-        stopped = server.stop(None)
-        if flavour == "sync":
-            stopped.wait(5)
-        else:
-            await stopped
+        await _stop(server)
 
     assert failed.value.code() is grpc.StatusCode.NOT_FOUND
     assert seen == ["t-1"]
+
+
+@pytest.mark.parametrize("flavour", ["sync", "aio"])
+async def test_a_stream_cancelled_midway_finishes_its_handler_in_scope(flavour: str) -> None:
+    """The handler's ``finally`` (closing the generator) still sees the caller's trace id."""
+    finished: list[str | None] = []
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def sync_subscribe(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            for seq in range(100):
+                yield chat_pb2.ChatMessage(seq=seq)
+                time.sleep(0.02)
+        finally:
+            finished.append(RequestContext.get_trace_id())
+            loop.call_soon_threadsafe(done.set)
+
+    async def async_subscribe(request: Any, context: Any) -> AsyncIterator[Any]:
+        try:
+            for seq in range(100):
+                yield chat_pb2.ChatMessage(seq=seq)
+                await asyncio.sleep(0.02)
+        finally:
+            finished.append(RequestContext.get_trace_id())
+            done.set()
+
+    subscribe = sync_subscribe if flavour == "sync" else async_subscribe
+    server = _server(flavour, chat_handler(None, subscribe, None, None))
+    port = server.add_insecure_port("127.0.0.1:0")
+    try:
+        await _start(server)
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            call = channel.unary_stream(
+                "/chat.ChatService/Subscribe",
+                request_serializer=chat_pb2.SubscribeRequest.SerializeToString,
+                response_deserializer=chat_pb2.ChatMessage.FromString,
+            )
+            stream = call(chat_pb2.SubscribeRequest(), metadata=[("x-trace-id", "t-2")], timeout=10)
+            await stream.read()
+            stream.cancel()
+            await asyncio.wait_for(done.wait(), timeout=10)
+    finally:
+        await _stop(server)
+
+    assert finished == ["t-2"]
+
+
+def _server(flavour: str, handler: grpc.GenericRpcHandler) -> Any:
+    server: Any
+    if flavour == "sync":
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=2), interceptors=[ContextServerInterceptor()]
+        )
+    else:
+        server = grpc.aio.server(interceptors=[AsyncContextServerInterceptor()])
+    server.add_generic_rpc_handlers((handler,))
+    return server
+
+
+async def _start(server: Any) -> None:
+    started = server.start()
+    if started is not None:
+        await started
+
+
+async def _stop(server: Any) -> None:
+    stopped = server.stop(None)
+    if isinstance(stopped, threading.Event):
+        stopped.wait(5)
+    else:
+        await stopped
