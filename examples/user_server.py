@@ -9,9 +9,10 @@ Two behaviours exist to show the client side at work:
 * the first read of a freshly created user fails with UNAVAILABLE and a
   ``grpc-retry-pushback-ms`` of 50 ("replica catching up"), which the client
   retries after the delay the server asked for;
-* every handler opens ``RequestContext.scope(**from_servicer_context(context))``,
-  so its log records carry the caller's trace id, and any call it made to
-  another service would carry it on, within the caller's deadline.
+* the server runs every handler under ``protoreq.server.ContextServerInterceptor``,
+  so inside it ``RequestContext`` holds the caller's trace id, ip and deadline:
+  its log records carry the trace id, and any call it made to another service
+  would carry it on, within the caller's deadline, without a line of code here.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import grpc
 from google.protobuf.message import Message
 
 from protoreq import RequestContext
+from protoreq.server import ContextServerInterceptor
 from protos import user_pb2
 
 SERVICE: Final = "user.UserService"
@@ -80,27 +82,26 @@ class UserService:
     def get_user(
         self, request: user_pb2.GetUserRequest, context: grpc.ServicerContext
     ) -> user_pb2.User:
-        with RequestContext.scope(**RequestContext.from_servicer_context(context)):
-            self._arrived("GetUser", request.user_id)
-            context.send_initial_metadata((("x-served-by", "user-service"),))
-            if self._store.first_read(request.user_id):
-                context.set_trailing_metadata((("grpc-retry-pushback-ms", PUSHBACK_MS),))
-                context.abort(grpc.StatusCode.UNAVAILABLE, "replica catching up, retry shortly")
-            user = self._store.get(request.user_id)
-            if user is None:
-                context.abort(grpc.StatusCode.NOT_FOUND, f"user {request.user_id} not found")
-            return user
+        self._arrived("GetUser", request.user_id)
+        context.send_initial_metadata((("x-served-by", "user-service"),))
+        if self._store.first_read(request.user_id):
+            context.set_trailing_metadata((("grpc-retry-pushback-ms", PUSHBACK_MS),))
+            context.abort(grpc.StatusCode.UNAVAILABLE, "replica catching up, retry shortly")
+        user = self._store.get(request.user_id)
+        if user is None:
+            context.abort(grpc.StatusCode.NOT_FOUND, f"user {request.user_id} not found")
+        return user
 
     def create_user(
         self, request: user_pb2.CreateUserRequest, context: grpc.ServicerContext
     ) -> user_pb2.User:
-        with RequestContext.scope(**RequestContext.from_servicer_context(context)):
-            self._arrived("CreateUser", request.name)
-            if not request.email:
-                context.abort(grpc.StatusCode.INVALID_ARGUMENT, "email is required")
-            return self._store.add(request.name, request.email, request.age)
+        self._arrived("CreateUser", request.name)
+        if not request.email:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "email is required")
+        return self._store.add(request.name, request.email, request.age)
 
     def _arrived(self, method: str, subject: str) -> None:
+        """Record and log the call, with the trace id and ip the interceptor's scope holds."""
         trace_id = RequestContext.get_trace_id() or ""
         with self._lock:
             self.trace_ids.append(trace_id)
@@ -134,10 +135,18 @@ def _unary(
     )
 
 
+def new_server(*, max_workers: int) -> grpc.Server:
+    """A grpcio server whose handlers each run in their caller's ``RequestContext`` scope."""
+    return grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="users"),
+        interceptors=[ContextServerInterceptor()],
+    )
+
+
 @contextmanager
 def running(service: UserService, *, host: str = "127.0.0.1", port: int = 0) -> Iterator[str]:
     """Serve ``service`` on ``host:port`` (0: any free port) and yield the target it got."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="users"))
+    server = new_server(max_workers=4)
     server.add_generic_rpc_handlers((service.handler(),))
     bound = server.add_insecure_port(f"{host}:{port}")
     server.start()

@@ -7,6 +7,7 @@ outgoing call made for it, sync or async, without passing anything around.
 
 from __future__ import annotations
 
+import math
 import os
 import random
 import time
@@ -15,6 +16,8 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
+
+from protoreq.traceparent import TRACEPARENT_KEY, trace_id_of_traceparent
 
 if TYPE_CHECKING:
     import grpc
@@ -117,17 +120,21 @@ class RequestContext:
 
         ``with RequestContext.scope(**RequestContext.from_servicer_context(ctx)):``
         makes every call the handler makes carry the same trace id and never
-        outlive the caller's deadline.
+        outlive the caller's deadline. The trace id is the caller's ``x-trace-id``,
+        else the trace id of its W3C ``traceparent``, else ``None``.
         """
-        trace_id = None
+        trace_id = traceparent = None
         for key, value in context.invocation_metadata() or ():
             if key == "x-trace-id" and isinstance(value, str):
                 trace_id = value
-        remaining = context.time_remaining()
+            elif key == TRACEPARENT_KEY and isinstance(value, str):
+                traceparent = value
+        if not trace_id and traceparent is not None:
+            trace_id = trace_id_of_traceparent(traceparent)
         return {
             "trace_id": trace_id,
             "client_ip": _peer_ip(context.peer()),
-            "timeout": remaining,
+            "timeout": timeout_of(context.time_remaining()),
         }
 
 
@@ -140,6 +147,24 @@ if TYPE_CHECKING:
         timeout: float | None
 else:
     _ScopeArguments = dict
+
+
+NO_DEADLINE_BEYOND: Final = 365 * 24 * 3600.0
+"""Seconds: a ``time_remaining()`` further away than a year means the caller set no deadline."""
+
+
+def timeout_of(time_remaining: float | None) -> float | None:
+    """A servicer context's ``time_remaining()`` as a timeout for a scope: ``None`` for none.
+
+    A sync grpcio handler whose caller sent no deadline reports about 9.2e18
+    seconds (the largest deadline grpc core has), not ``None``; passed on as a
+    timeout it would overflow the outgoing call's deadline. So non-finite and
+    absurdly large values mean "no deadline". A passed deadline stays negative,
+    so the handler's own calls fail fast.
+    """
+    if time_remaining is None or not math.isfinite(time_remaining):
+        return None
+    return None if time_remaining > NO_DEADLINE_BEYOND else time_remaining
 
 
 def _peer_ip(peer: str) -> str | None:

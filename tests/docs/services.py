@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent import futures
 from contextlib import contextmanager
 
 import grpc
 
-from examples.user_server import UserService, UserStore
+from examples.user_server import UserService, UserStore, new_server
 from protos import chat_pb2
 
 SLOW_ROOM = "slow"
@@ -83,7 +82,7 @@ def documentation_server() -> Iterator[str]:
     store.add("Ada Lovelace", "ada@example.com", 36)
     store.first_read("u-1")  # u-1 is an old user: no "replica catching up" for it
     users = UserService(store)
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
+    server = new_server(max_workers=8)
     server.add_generic_rpc_handlers((users.handler(), chat_handler()))
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
