@@ -227,9 +227,11 @@ def plan_for(request: object, streaming_response: bool) -> CallPlan:
     if plan is not None and plan.owner is cls:
         return plan
     if not isinstance(request, REQUEST_BASES):
+        # A bare protobuf message is named by its type only: its text may hold secrets.
+        shown = "" if isinstance(request, Message) else f": {request!r:.80}"
         raise InvalidRequestError(
             f"expected a protoreq request (a GrpcRequest/BaseGrpcRequest subclass or a generated "
-            f"*GrpcRequest), got {cls.__name__}: {request!r:.80}"
+            f"*GrpcRequest), got {cls.__name__}{shown}"
         )
     plan = CallPlan(cls, request, streaming_response)
     with contextlib.suppress(AttributeError, TypeError):  # else: a fresh plan per call
@@ -280,9 +282,8 @@ def prepare(
         else:
             retry = defaults.retry if plan.client_retry else None
         compression = None
-        trace_id = scope.trace_id
-        if checked._extra_metadata or (trace_id and not _plain_text(trace_id)):
-            # The caller's own pairs, or a context trace id outgoing_metadata() must refuse.
+        trace_id = scope.trace_id  # RequestContext.scope() made it usable as metadata
+        if checked._extra_metadata:
             metadata, trace_id = with_trace_headers(outgoing_metadata(checked.metadata()))
         else:
             if not trace_id:
@@ -318,11 +319,6 @@ def prepare(
             )
         )
     return prepared
-
-
-def _plain_text(value: str) -> bool:
-    """What outgoing_metadata() accepts as a text value; anything else goes there to be refused."""
-    return value.isascii() and value.isprintable()
 
 
 def _retry_policy(
