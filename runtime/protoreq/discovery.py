@@ -175,6 +175,7 @@ class ClientOptions(TypedDict, total=False):
     load_balancing: str | None
     ssl_target_name_override: str | None
     options: Sequence[ChannelOption]
+    log_payloads: bool
 
 
 class ServiceDiscoveryGrpcClient:

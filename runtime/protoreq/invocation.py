@@ -58,6 +58,8 @@ class CallDefaults:
     target: str
     timeout: float | None
     retry: RetryPolicy | None
+    log_payloads: bool = True
+    """Whether this client's messages may be logged at DEBUG (``protoreq.payloads``)."""
 
 
 @dataclass(slots=True)
@@ -71,11 +73,15 @@ class PreparedCall:
     deadline: float | None  # time.monotonic() timestamp
     trace_id: str
     retry: RetryPolicy | None
-    target: str
+    defaults: CallDefaults  # the client's: its target, and whether payloads may be logged
     started: float
     attempt: int = 0
     retries_since_pushback: int = 0  # the backoff grows with it; server pushback resets it
     compression: grpc.Compression | None = None  # the request's own choice; None: the client's
+
+    @property
+    def target(self) -> str:
+        return self.defaults.target
 
     def remaining(self) -> float | None:
         """The timeout for the next attempt: what is left of the overall deadline."""
@@ -141,10 +147,11 @@ class PreparedCall:
         reply: Message | None = None,
     ) -> None:
         """The call's record (and its payloads at DEBUG), formatted only if a logger wants it."""
-        if self.message is not None:
-            log_payload("sent", self.rpc.path, self.message, self.trace_id)
-        if reply is not None:
-            log_payload("received", self.rpc.path, reply, self.trace_id)
+        if self.defaults.log_payloads:
+            if self.message is not None:
+                log_payload("sent", self.rpc.path, self.message, self.trace_id)
+            if reply is not None:
+                log_payload("received", self.rpc.path, reply, self.trace_id)
         log_call_outcome(
             target=self.target,
             service=self.rpc.service,
@@ -305,7 +312,7 @@ def prepare(
         deadline,
         trace_id,
         retry,
-        defaults.target,
+        defaults,
         now,
         0,
         0,

@@ -118,6 +118,20 @@ def test_stream_payload_logs_hide_debug_redact_fields(
     assert everything(captured).count("session_token: [REDACTED]") >= 4
 
 
+def test_client_streaming_payload_logs_hide_debug_redact_fields(
+    vault_target: str, send: Send, captured: Captured
+) -> None:
+    enroll = vault().requests.EnrollGrpcRequest(messages=[credentials(), credentials()])
+    with GrpcClient(vault_target) as client:
+        response = send(client, enroll)
+
+    assert response.message().user == "visible-user,visible-user"
+    sent = [r.getMessage() for r in payload_records(captured) if "sent" in r.getMessage()]
+    assert len(sent) == 2
+    assert all("visible-user" in line and "password: [REDACTED]" in line for line in sent)
+    assert_no_secret(everything(captured))
+
+
 def test_fake_client_logs_and_records_hide_debug_redact_fields(captured: Captured) -> None:
     pb2, requests = vault()
     fake = FakeGrpcClient()
@@ -139,6 +153,22 @@ def test_payload_logger_switches_off_alone(vault_target: str, captured: Captured
 
     assert payload_records(captured) == []
     assert len(outcome_records(captured)) == 1
+
+
+def test_a_client_can_keep_its_payloads_out_of_the_log(
+    vault_target: str, send: Send, captured: Captured
+) -> None:
+    requests = vault().requests
+    with GrpcClient(vault_target, log_payloads=False) as quiet:
+        send(quiet, requests.SignInGrpcRequest(account=account()))
+        replies = list(quiet.stream(requests.WatchGrpcRequest(account=account())))
+        send(quiet, requests.EnrollGrpcRequest(messages=[credentials()]))
+    with GrpcClient(vault_target) as chatty:
+        send(chatty, requests.SignInGrpcRequest(account=account()))
+
+    assert len(replies) == 2
+    assert len(outcome_records(captured)) == 4  # calls are still logged...
+    assert len(payload_records(captured)) == 2  # ...payloads only for the other client
 
 
 def test_a_bare_message_passed_as_request_is_named_not_printed() -> None:

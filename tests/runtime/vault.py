@@ -88,7 +88,8 @@ def account() -> Any:
 
 @contextmanager
 def vault_server() -> Iterator[str]:
-    """A real server for ``vault.Vault``: SignIn answers a token, Watch streams two replies."""
+    """A real server for ``vault.Vault``: SignIn answers a token, Watch streams two replies,
+    Enroll reads a stream of credentials."""
     pb2 = vault().pb2
 
     def sign_in(request: Any, context: grpc.ServicerContext) -> Any:
@@ -99,6 +100,10 @@ def vault_server() -> Iterator[str]:
     def watch(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         for _ in range(2):
             yield pb2.SignInReply(session_token=SESSION_TOKEN, user="visible-user")
+
+    def enroll(requests: Iterator[Any], context: grpc.ServicerContext) -> Any:
+        users = [credentials.username for credentials in requests]
+        return pb2.SignInReply(session_token=SESSION_TOKEN, user=",".join(users))
 
     handler = grpc.method_handlers_generic_handler(
         "vault.Vault",
@@ -111,6 +116,11 @@ def vault_server() -> Iterator[str]:
             "Watch": grpc.unary_stream_rpc_method_handler(
                 watch,
                 request_deserializer=pb2.SignInRequest.FromString,
+                response_serializer=pb2.SignInReply.SerializeToString,
+            ),
+            "Enroll": grpc.stream_unary_rpc_method_handler(
+                enroll,
+                request_deserializer=pb2.Credentials.FromString,
                 response_serializer=pb2.SignInReply.SerializeToString,
             ),
         },
