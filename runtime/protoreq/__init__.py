@@ -34,6 +34,7 @@ from protoreq.interceptors import ClientCall, Interceptor
 from protoreq.logs import JsonLogFormatter
 from protoreq.metadata import Metadata
 from protoreq.method import Cardinality, Idempotency, RpcMethod
+from protoreq.redaction import add_sensitive_metadata_keys
 from protoreq.request import (
     BaseGrpcRequest,
     BidiStreamingGrpcRequest,
@@ -100,5 +101,6 @@ __all__ = [
     "UnknownServiceError",
     "UseClientDefault",
     "__version__",
+    "add_sensitive_metadata_keys",
     "token_call_credentials",
 ]

@@ -130,6 +130,8 @@ class GrpcClient:
     :class:`TlsConfig` (or raw ``credentials``); ``call_credentials`` per-call
     credentials such as :func:`token_call_credentials`; ``compression`` the
     default for every call, which a request's ``compression()`` can override.
+    ``log_payloads=False`` keeps this client's messages out of the DEBUG payload
+    log (for services whose .proto marks no field ``debug_redact``).
     """
 
     def __init__(
@@ -155,6 +157,7 @@ class GrpcClient:
         ssl_target_name_override: str | None = None,
         options: Sequence[ChannelOption] = (),
         interceptors: Sequence[object] = (),
+        log_payloads: bool = True,
     ) -> None:
         if not target:
             raise ValueError("GrpcClient needs a target such as 'localhost:50051'")
@@ -184,7 +187,9 @@ class GrpcClient:
                 "pass tls=TlsConfig(...) or credentials= (grpc.local_channel_credentials() "
                 "for a local server)"
             )
-        self._defaults = CallDefaults(target=target, timeout=timeout, retry=retry)
+        self._defaults = CallDefaults(
+            target=target, timeout=timeout, retry=retry, log_payloads=log_payloads
+        )
         self._retry_budget = None if retry_throttle is None else RetryBudget(retry_throttle)
         self._call_options: dict[str, Any] = {}
         if call_credentials is not None:

@@ -7,6 +7,7 @@ outgoing call made for it, sync or async, without passing anything around.
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import random
@@ -39,6 +40,41 @@ def new_trace_id() -> str:
     authenticate, so they need not be unpredictable.
     """
     return _random_bytes(16).hex()
+
+
+MAX_TRACE_ID_LENGTH: Final = 128
+"""Longer than any trace id format in use (W3C: 32, UUID: 36, X-Ray's ``Root=...``: ~80)."""
+
+
+def usable_trace_id(candidate: object) -> str:
+    """``candidate`` if it can be sent as ``x-trace-id``, else a fresh trace id.
+
+    Usable: a ``str`` of printable ASCII (what gRPC allows in a metadata value),
+    at most :data:`MAX_TRACE_ID_LENGTH` characters, no leading or trailing
+    space. Anything else would make every call in the scope fail, so it is
+    replaced rather than refused; the replacement is logged at DEBUG with an
+    escaped, shortened hint of what came in. Checked once per scope, not per call.
+    """
+    if (
+        isinstance(candidate, str)
+        and len(candidate) <= MAX_TRACE_ID_LENGTH
+        and candidate.isascii()
+        and candidate.isprintable()
+        and candidate == candidate.strip()
+    ):
+        return candidate
+    replacement = new_trace_id()
+    logger = logging.getLogger("protoreq")
+    if logger.isEnabledFor(logging.DEBUG):
+        hint = ascii(candidate[:60]) if isinstance(candidate, str) else type(candidate).__name__
+        logger.debug(
+            "trace id %s replaced by %s: not printable ASCII of at most %d characters",
+            hint,
+            replacement,
+            MAX_TRACE_ID_LENGTH,
+            extra={"trace_id": replacement},
+        )
+    return replacement
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +128,10 @@ class RequestContext:
     ) -> Iterator[None]:
         """Set context values for the code inside; works in sync code and in coroutines.
 
-        Values not given are inherited from the enclosing scope. ``deadline`` is a
+        Values not given are inherited from the enclosing scope. A ``trace_id``
+        that cannot travel as gRPC metadata (see :func:`usable_trace_id`; it often
+        comes from an untrusted HTTP header) is replaced by a fresh one, so the
+        calls inside still go out. ``deadline`` is a
         :func:`time.monotonic` timestamp and ``timeout`` a number of seconds from
         now; the scope keeps the earliest of them and of the enclosing deadline,
         so an inner scope can shorten the time left but never extend it.
@@ -101,6 +140,8 @@ class RequestContext:
         candidates = [d for d in (outer.deadline, deadline) if d is not None]
         if timeout is not None:
             candidates.append(time.monotonic() + timeout)
+        if trace_id is not None:
+            trace_id = usable_trace_id(trace_id)
         inner = _Scope(
             trace_id=trace_id if trace_id is not None else outer.trace_id,
             client_ip=client_ip if client_ip is not None else outer.client_ip,

@@ -176,6 +176,7 @@ class ClientOptions(TypedDict, total=False):
     ssl_target_name_override: str | None
     options: Sequence[ChannelOption]
     interceptors: Sequence[object]
+    log_payloads: bool
 
 
 class ServiceDiscoveryGrpcClient:

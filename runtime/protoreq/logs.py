@@ -2,7 +2,9 @@
 
 Fields travel as ``extra`` attributes (``rpc_service``, ``rpc_status``, ...)
 so any formatter can use them; :class:`JsonLogFormatter` writes them as JSON
-lines. Metadata is logged only redacted; payloads only at DEBUG.
+lines. Metadata is logged only redacted; payloads only at DEBUG, on their own
+child logger ``protoreq.payloads`` (so they can be switched off alone), with
+``debug_redact`` fields hidden (see :mod:`protoreq.redaction`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,17 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from google.protobuf import text_format
 from google.protobuf.message import Message
 
-from protoreq.metadata import MetadataPairs, redacted
+from protoreq.metadata import MetadataPairs
+from protoreq.redaction import message_text, redacted_metadata
 
 logger: Final = logging.getLogger("protoreq")
 logger.addHandler(logging.NullHandler())
+payload_logger: Final = logging.getLogger("protoreq.payloads")
+"""Messages sent and received, at DEBUG. A child of ``protoreq``: its records reach the same
+handlers, and ``logging.getLogger("protoreq.payloads").setLevel(logging.INFO)`` keeps DEBUG
+call records while switching payloads off."""
 
 _STANDARD_ATTRIBUTES: Final = frozenset(
     logging.LogRecord("", 0, "", 0, "", None, None).__dict__
@@ -61,7 +67,7 @@ def log_call_outcome(
         "rpc_duration_ms": round(elapsed * 1000, 3),
         "rpc_attempt": attempt,
         "trace_id": trace_id,
-        "rpc_metadata": redacted(metadata),
+        "rpc_metadata": redacted_metadata(metadata),
     }
     if details:
         fields["rpc_details"] = details
@@ -80,17 +86,20 @@ def log_call_outcome(
 
 def payloads_logged() -> bool:
     """Whether :func:`log_payload` would log anything now (asked once per stream)."""
-    return logger.isEnabledFor(logging.DEBUG)
+    return payload_logger.isEnabledFor(logging.DEBUG)
 
 
 def log_payload(direction: str, path: str, message: Message, trace_id: str | None) -> None:
-    """The message itself, only at DEBUG: payloads can hold personal data."""
-    if logger.isEnabledFor(logging.DEBUG):
-        logger.debug(
+    """The message itself, only at DEBUG: payloads can hold personal data.
+
+    Fields the .proto marks ``[debug_redact = true]`` show as ``[REDACTED]``.
+    """
+    if payload_logger.isEnabledFor(logging.DEBUG):
+        payload_logger.debug(
             "%s %s: %s",
             direction,
             path,
-            text_format.MessageToString(message, as_one_line=True),
+            message_text(message),
             extra={"trace_id": trace_id, "rpc_direction": direction},
         )
 

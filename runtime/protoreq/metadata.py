@@ -1,4 +1,4 @@
-"""Metadata: validating what we send, holding what we receive, redacting what we log.
+"""Metadata: validating what we send and holding what we receive (redacted when shown).
 
 grpcio rejects a bad key only once the call is under way, with an error that
 does not name the key; checking here makes misuse fail at once and clearly.
@@ -11,16 +11,31 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, Final, Protocol
 
 from protoreq.errors import InvalidMetadataError
+from protoreq.redaction import is_sensitive_metadata_key, redacted_metadata
 
 MetadataValue = str | bytes
 MetadataPairs = tuple[tuple[str, MetadataValue], ...]
 
 _KEY_PATTERN: Final = re.compile(r"[0-9a-z_.\-]+")
-_valid_keys: set[str] = set()  # keys already checked: the same few keys recur on every call
 
-REDACTED: Final = "[REDACTED]"
-_SENSITIVE_KEYS: Final = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
-_SENSITIVE_PARTS: Final = ("token", "secret", "password", "passwd", "api-key", "api_key", "apikey")
+_VALID_KEYS_LIMIT: Final = 1024
+_valid_keys: set[str] = set()
+"""Keys already checked: the same few keys recur on every call. Bounded: a program sending
+ever new keys (ids in key names) empties it when full instead of growing without end."""
+
+_DROPPED_BY_GRPC: Final = {
+    "content-type": "gRPC sets it itself ('application/grpc')",
+    "te": "gRPC sets it itself ('trailers')",
+    "content-length": "HTTP/2 frames carry the length",
+    "user-agent": (
+        "grpcio replaces it with its own; set the channel option "
+        "('grpc.primary_user_agent', '...') instead"
+    ),
+    "lb-cost-bin": "grpcio keeps it for its load balancer",
+    "endpoint-load-metrics-bin": "grpcio keeps it for its load balancer",
+}
+"""Keys that pass gRPC's syntax but that grpcio drops without a word: refusing them beats
+a header that silently never arrives."""
 
 
 def _check_key(key: object) -> str:
@@ -37,6 +52,13 @@ def _check_key(key: object) -> str:
         raise InvalidMetadataError(
             f"metadata key {key!r} is reserved: keys starting with 'grpc-' belong to gRPC itself"
         )
+    dropped = _DROPPED_BY_GRPC.get(key)
+    if dropped is not None:
+        raise InvalidMetadataError(
+            f"metadata key {key!r} is reserved and grpcio would drop it silently: {dropped}"
+        )
+    if len(_valid_keys) >= _VALID_KEYS_LIMIT:
+        _valid_keys.clear()
     _valid_keys.add(key)
     return key
 
@@ -72,26 +94,9 @@ def outgoing_metadata(
     )
 
 
-def is_sensitive(key: str) -> bool:
-    """Whether a key's value must never reach a log: credentials, cookies, binary blobs."""
-    return (
-        key in _SENSITIVE_KEYS
-        or key.endswith("-bin")
-        or any(part in key for part in _SENSITIVE_PARTS)
-    )
-
-
-def redacted(pairs: Iterable[tuple[str, MetadataValue]]) -> dict[str, str]:
-    """A loggable copy: sensitive values replaced, bytes shown as their length."""
-    shown: dict[str, str] = {}
-    for key, value in pairs:
-        if is_sensitive(key):
-            shown[key] = REDACTED
-        elif isinstance(value, bytes):
-            shown[key] = f"<{len(value)} bytes>"
-        else:
-            shown[key] = value
-    return shown
+is_sensitive = is_sensitive_metadata_key
+"""Kept under its old name; the decision lives in :mod:`protoreq.redaction`."""
+redacted = redacted_metadata
 
 
 class Metadata(Mapping[str, MetadataValue]):

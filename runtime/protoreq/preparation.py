@@ -59,6 +59,8 @@ class CallDefaults:
     target: str
     timeout: float | None
     retry: RetryPolicy | None
+    log_payloads: bool = True
+    """Whether this client's messages may be logged at DEBUG (``protoreq.payloads``)."""
 
 
 @dataclass(slots=True)
@@ -72,7 +74,7 @@ class PreparedCall:
     deadline: float | None  # time.monotonic() timestamp
     trace_id: str
     retry: RetryPolicy | None
-    target: str
+    defaults: CallDefaults  # the client's: its target, and whether payloads may be logged
     started: float
     attempt: int = 0
     retries_since_pushback: int = 0  # the backoff grows with it; server pushback resets it
@@ -126,6 +128,10 @@ class PreparedCall:
                 callback(outcome)
 
     # -- the call path's own ------------------------------------------------------------------
+
+    @property
+    def target(self) -> str:
+        return self.defaults.target
 
     def remaining(self) -> float | None:
         """The timeout for the next attempt: what is left of the overall deadline."""
@@ -191,10 +197,11 @@ class PreparedCall:
         reply: Message | None = None,
     ) -> None:
         """The call's record (and its payloads at DEBUG), formatted only if a logger wants it."""
-        if self.message is not None:
-            log_payload("sent", self.rpc.path, self.message, self.trace_id)
-        if reply is not None:
-            log_payload("received", self.rpc.path, reply, self.trace_id)
+        if self.defaults.log_payloads:
+            if self.message is not None:
+                log_payload("sent", self.rpc.path, self.message, self.trace_id)
+            if reply is not None:
+                log_payload("received", self.rpc.path, reply, self.trace_id)
         log_call_outcome(
             target=self.target,
             service=self.rpc.service,
@@ -277,9 +284,11 @@ def plan_for(request: object, streaming_response: bool) -> CallPlan:
     if plan is not None and plan.owner is cls:
         return plan
     if not isinstance(request, REQUEST_BASES):
+        # A bare protobuf message is named by its type only: its text may hold secrets.
+        shown = "" if isinstance(request, Message) else f": {request!r:.80}"
         raise InvalidRequestError(
             f"expected a protoreq request (a GrpcRequest/BaseGrpcRequest subclass or a generated "
-            f"*GrpcRequest), got {cls.__name__}: {request!r:.80}"
+            f"*GrpcRequest), got {cls.__name__}{shown}"
         )
     plan = CallPlan(cls, request, streaming_response)
     with contextlib.suppress(AttributeError, TypeError):  # else: a fresh plan per call
@@ -330,9 +339,8 @@ def prepare(
         else:
             retry = defaults.retry if plan.client_retry else None
         compression = None
-        trace_id = scope.trace_id
-        if checked._extra_metadata or (trace_id and not _plain_text(trace_id)):
-            # The caller's own pairs, or a context trace id outgoing_metadata() must refuse.
+        trace_id = scope.trace_id  # RequestContext.scope() made it usable as metadata
+        if checked._extra_metadata:
             metadata, trace_id = with_trace_headers(outgoing_metadata(checked.metadata()))
         else:
             if not trace_id:
@@ -354,7 +362,7 @@ def prepare(
         deadline,
         trace_id,
         retry,
-        defaults.target,
+        defaults,
         now,
         0,
         0,
@@ -368,11 +376,6 @@ def prepare(
             )
         )
     return prepared
-
-
-def _plain_text(value: str) -> bool:
-    """What outgoing_metadata() accepts as a text value; anything else goes there to be refused."""
-    return value.isascii() and value.isprintable()
 
 
 def _retry_policy(

@@ -77,7 +77,9 @@ class StreamCore:
         self.received = 0
         self.ended_with: GrpcResponse[Any] | None = None
         """How the stream ended, once it has (set once, under the lock); read per message."""
-        self.log_payloads = prepared is not None and payloads_logged()
+        self.log_payloads = (
+            prepared is not None and prepared.defaults.log_payloads and payloads_logged()
+        )
         """Whether each message is logged at DEBUG: decided once, when the stream starts,
         rather than asking the logger for every message."""
         self._started = time.monotonic() if prepared is None else prepared.started

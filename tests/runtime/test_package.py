@@ -39,3 +39,8 @@ def test_py_typed_marker_ships() -> None:
     from importlib.resources import files  # noqa: PLC0415
 
     assert files("protoreq").joinpath("py.typed").is_file()
+
+
+def test_add_sensitive_metadata_keys_is_exported() -> None:
+    assert "add_sensitive_metadata_keys" in protoreq.__all__
+    assert protoreq.add_sensitive_metadata_keys.__module__ == "protoreq.redaction"

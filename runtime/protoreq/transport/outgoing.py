@@ -31,10 +31,11 @@ Source = Iterable[Any] | AsyncIterable[Any]
 class OutgoingMessages:
     """Counts, type-checks and (at DEBUG) logs each outgoing message; remembers the first error."""
 
-    __slots__ = ("_cancel", "_error", "_lock", "_prepared", "count")
+    __slots__ = ("_cancel", "_error", "_lock", "_log_payloads", "_prepared", "count")
 
     def __init__(self, prepared: PreparedCall) -> None:
         self._prepared = prepared
+        self._log_payloads = prepared.defaults.log_payloads
         self.count = 0
         self._error: BaseException | None = None
         self._cancel: Callable[[], object] | None = None
@@ -52,7 +53,8 @@ class OutgoingMessages:
                 )
         assert isinstance(message, Message)
         self.count += 1
-        log_payload("sent", rpc.path, message, self._prepared.trace_id)
+        if self._log_payloads:
+            log_payload("sent", rpc.path, message, self._prepared.trace_id)
         return message
 
     def attach(self, cancel: Callable[[], object]) -> None:
