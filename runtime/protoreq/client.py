@@ -31,6 +31,7 @@ from protoreq._stream_calls import (
     open_stream,
     open_stream_async,
 )
+from protoreq._timeouts import bounded_or_none
 from protoreq.channel import ChannelOption, ChannelSettings, as_options
 from protoreq.credentials import TlsConfig, explain_connection_failure
 from protoreq.errors import ClientClosedError
@@ -164,8 +165,9 @@ class GrpcClient:
             raise ValueError("GrpcClient needs a target such as 'localhost:50051'")
         if pool_size < 1:
             raise ValueError(f"pool_size must be at least 1, got {pool_size}")
-        if timeout is not None and timeout <= 0:
+        if timeout is not None and not timeout > 0:  # nan too
             raise ValueError(f"timeout must be positive or None (no deadline), got {timeout}")
+        timeout = bounded_or_none(timeout)  # inf (or ~31 years and more): no deadline
         self._settings = ChannelSettings(
             target=target,
             credentials=credentials,

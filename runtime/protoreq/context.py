@@ -16,6 +16,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from protoreq._timeouts import bounded_or_none, is_nan
+
 if TYPE_CHECKING:
     import grpc
 
@@ -92,12 +94,23 @@ class RequestContext:
         Values not given are inherited from the enclosing scope. ``deadline`` is a
         :func:`time.monotonic` timestamp and ``timeout`` a number of seconds from
         now; the scope keeps the earliest of them and of the enclosing deadline,
-        so an inner scope can shorten the time left but never extend it.
+        so an inner scope can shorten the time left but never extend it. A
+        ``timeout`` of ``inf`` (or ~31 years and more) and a ``deadline`` as far
+        away set no deadline; ``nan`` for either raises ``ValueError``.
         """
+        if is_nan(timeout) or is_nan(deadline):
+            raise ValueError(
+                f"RequestContext.scope() needs a number of seconds or None, "
+                f"got timeout={timeout!r}, deadline={deadline!r}"
+            )
         outer = _current.get()
+        now = time.monotonic()
+        if deadline is not None and bounded_or_none(deadline - now) is None:
+            deadline = None
         candidates = [d for d in (outer.deadline, deadline) if d is not None]
+        timeout = bounded_or_none(timeout)
         if timeout is not None:
-            candidates.append(time.monotonic() + timeout)
+            candidates.append(now + timeout)
         inner = _Scope(
             trace_id=trace_id if trace_id is not None else outer.trace_id,
             client_ip=client_ip if client_ip is not None else outer.client_ip,
@@ -117,17 +130,18 @@ class RequestContext:
 
         ``with RequestContext.scope(**RequestContext.from_servicer_context(ctx)):``
         makes every call the handler makes carry the same trace id and never
-        outlive the caller's deadline.
+        outlive the caller's deadline. A caller that sent no deadline gives
+        ``timeout=None``: sync grpcio reports that as ~9.2e18 seconds left,
+        which would overflow the next call's deadline.
         """
         trace_id = None
         for key, value in context.invocation_metadata() or ():
             if key == "x-trace-id" and isinstance(value, str):
                 trace_id = value
-        remaining = context.time_remaining()
         return {
             "trace_id": trace_id,
             "client_ip": _peer_ip(context.peer()),
-            "timeout": remaining,
+            "timeout": bounded_or_none(context.time_remaining()),
         }
 
 

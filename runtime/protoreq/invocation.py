@@ -26,6 +26,7 @@ import grpc
 from google.protobuf.message import Message
 
 from protoreq._defaults import USE_CLIENT_DEFAULT
+from protoreq._timeouts import UNBOUNDED_SECONDS, is_unbounded
 from protoreq.context import current_scope, new_trace_id
 from protoreq.errors import InvalidRequestError
 from protoreq.generated import GeneratedGrpcRequest, GeneratedServerStreamingGrpcRequest
@@ -268,8 +269,8 @@ def prepare(
     timeout = checked._timeout if plan.reads_settings else checked.timeout()
     if timeout is USE_CLIENT_DEFAULT:
         timeout = defaults.timeout
-    elif timeout is not None and timeout < 0:
-        raise InvalidRequestError(f"{type(checked).__name__}.timeout() is negative: {timeout}")
+    elif timeout is not None and not 0 <= timeout < UNBOUNDED_SECONDS:
+        timeout = _unusual_timeout(checked, timeout)
     deadline = None if timeout is None else now + timeout
     inherited = scope.deadline
     if inherited is not None and (deadline is None or inherited < deadline):
@@ -312,12 +313,27 @@ def prepare(
     )
     if deadline is not None and deadline <= now:
         return prepared.failed(
-            LocalRpcError(
-                grpc.StatusCode.DEADLINE_EXCEEDED,
-                "deadline of the enclosing RequestContext expired before the call was sent",
-            )
+            LocalRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, _what_expired(deadline, inherited))
         )
     return prepared
+
+
+def _unusual_timeout(request: AnyRequest, timeout: float) -> None:
+    """A timeout outside ``[0, UNBOUNDED_SECONDS)``: no deadline if unbounded, else misuse."""
+    if is_unbounded(timeout):
+        return None  # inf, or so far away that grpcio's clock would overflow: no deadline
+    problem = "is negative" if timeout < 0 else "is not a number"
+    raise InvalidRequestError(
+        f"{type(request).__name__}.timeout() {problem}: {timeout!r} "
+        "(give seconds >= 0, or None for no deadline)"
+    )
+
+
+def _what_expired(deadline: float, inherited: float | None) -> str:
+    """The details of a call answered DEADLINE_EXCEEDED before it was sent: whose deadline."""
+    if deadline is inherited:
+        return "deadline of the enclosing RequestContext expired before the call was sent"
+    return "the request's timeout (0 s) expired before the call was sent"
 
 
 def _plain_text(value: str) -> bool:
