@@ -27,6 +27,7 @@ from protoreq._stream_scripted import AsyncScriptedCall, KnownStatus, ScriptedCa
 from protoreq.invocation import PreparedCall
 from protoreq.metadata import received_metadata
 from protoreq.response import GrpcResponse
+from protoreq.status import undecodable_reply
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
 
 CallOptions = dict[str, Any]
@@ -150,8 +151,11 @@ async def call_client_streaming_async(
             raise  # our caller cancelled us: grpc.aio has cancelled the call with it
         core.finish_cancelled(_CANCELLED_UNDER_US)
     else:
-        core.received_message(reply)
-        core.finish_ok(received_metadata(initial), received_metadata(trailing), message=reply)
+        if reply is None:  # grpc.aio's answer to a reply that did not parse: as sync grpcio does
+            core.finish_error(undecodable_reply(initial, trailing))
+        else:
+            core.received_message(reply)
+            core.finish_ok(received_metadata(initial), received_metadata(trailing), message=reply)
     finally:
         if not sender.done():
             sender.cancel()

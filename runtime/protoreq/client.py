@@ -53,7 +53,7 @@ from protoreq.retry import (
     log_retry_decision,
 )
 from protoreq.sharing import SharedChannels
-from protoreq.status import LocalRpcError
+from protoreq.status import LocalRpcError, undecodable_reply
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
 
 RespT = TypeVar("RespT", bound=Message)
@@ -283,7 +283,11 @@ class GrpcClient:
                         raise  # our caller cancelled us: the RPC is already cancelled with it
                     response = prepared.cancelled_locally()
                 else:
-                    response = prepared.answered(reply, received)
+                    response = (
+                        prepared.answered(reply, received)
+                        if reply is not None  # grpc.aio's answer to a reply that did not parse
+                        else prepared.failed(undecodable_reply(*received))
+                    )
             budget = self._retry_budget
             if response._code is _OK and (budget is None or budget.full):
                 return response

@@ -14,7 +14,11 @@ import grpc
 from protoreq.metadata import received_metadata
 from protoreq.response import GrpcResponse
 
-__all__ = ["LocalRpcError", "received_metadata", "response_from_error"]
+__all__ = ["LocalRpcError", "received_metadata", "response_from_error", "undecodable_reply"]
+
+UNDECODABLE_REPLY = "Exception deserializing response!"
+"""grpcio's details when a reply does not parse: sync grpcio answers INTERNAL with them, and
+grpc.aio hands out ``None`` as the message instead, so protoreq answers for it alike."""
 
 
 class _FinishedCall(Protocol):
@@ -61,10 +65,14 @@ class LocalRpcError(grpc.RpcError):
     """A status decided on this side, with no server involved (deadline already spent,
     channel closed under the call): it travels the same road as grpcio's errors."""
 
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+    def __init__(
+        self, code: grpc.StatusCode, details: str, initial: Any = (), trailing: Any = ()
+    ) -> None:
         super().__init__(details)
         self._code = code
         self._details = details
+        self._initial = initial
+        self._trailing = trailing
 
     def code(self) -> grpc.StatusCode:
         return self._code
@@ -72,8 +80,13 @@ class LocalRpcError(grpc.RpcError):
     def details(self) -> str:
         return self._details
 
-    def initial_metadata(self) -> tuple[()]:
-        return ()
+    def initial_metadata(self) -> Any:
+        return self._initial
 
-    def trailing_metadata(self) -> tuple[()]:
-        return ()
+    def trailing_metadata(self) -> Any:
+        return self._trailing
+
+
+def undecodable_reply(initial: Any = (), trailing: Any = ()) -> LocalRpcError:
+    """The INTERNAL status sync grpcio gives a reply that does not parse as the response type."""
+    return LocalRpcError(grpc.StatusCode.INTERNAL, UNDECODABLE_REPLY, initial, trailing)
