@@ -1,4 +1,4 @@
-"""Replies that do not parse as the response type: every kind answers INTERNAL, sync and async alike.
+"""Replies that do not parse as the response type: INTERNAL for every kind, sync and async.
 
 Sync grpcio answers such a reply with INTERNAL; grpc.aio hands out ``None``
 as the message and reports OK. A real server whose serializer writes bytes
