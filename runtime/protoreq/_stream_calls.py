@@ -18,6 +18,7 @@ from protoreq._stream_aio import FirstStatus
 from protoreq._stream_core import CANCELLED_WITH_TASK, StreamCore, task_is_cancelled
 from protoreq._stream_outgoing import (
     OutgoingMessages,
+    async_sender,
     async_source,
     send_all,
     sync_sender,
@@ -135,10 +136,14 @@ async def call_client_streaming_async(
     outgoing = OutgoingMessages(prepared)
     source = async_source(prepared)
     core = StreamCore.for_call(prepared, outgoing)
-    call = multicallable(timeout=prepared.remaining(), metadata=prepared.metadata, **options)
+    call = multicallable(
+        async_sender(source, outgoing),
+        timeout=prepared.remaining(),
+        metadata=prepared.metadata,
+        **options,
+    )
     first_status = FirstStatus(call)
     outgoing.attach(call.cancel)
-    sender = asyncio.get_running_loop().create_task(send_all(call, source, outgoing))
     try:
         reply = await call
         initial = await call.initial_metadata()
@@ -156,9 +161,5 @@ async def call_client_streaming_async(
         else:
             core.received_message(reply)
             core.finish_ok(received_metadata(initial), received_metadata(trailing), message=reply)
-    finally:
-        if not sender.done():
-            sender.cancel()
-            await asyncio.wait([sender])
     core.raise_outgoing_error()
     return core.outcome()

@@ -22,7 +22,7 @@ from typing import Any, Final, Self, TypeVar
 import grpc
 from google.protobuf.message import Message
 
-from protoreq._grpc_internals import finished_metadata, unary_call
+from protoreq._grpc_internals import finished_metadata, on_public_road, unary_call
 from protoreq._stream_calls import (
     call_client_streaming,
     call_client_streaming_async,
@@ -95,6 +95,8 @@ class _Slot:
                 response_deserializer=rpc.response_type.FromString,
                 **_REGISTERED,
             )
+            if not isinstance(self.channel, grpc.aio.Channel):  # aio interceptors keep its types
+                found = on_public_road(kind, found)
             made[rpc.path] = found
         return found
 
