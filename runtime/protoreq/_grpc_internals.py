@@ -234,6 +234,31 @@ def on_public_road(kind: str, multicallable: Any) -> Any:
     return multicallable  # stream_unary: future() is public; and what the tests add
 
 
+_COMPRESSION_REQUEST_KEY: Final = "grpc-internal-encoding-request"
+"""grpc core's key for "compress this call's messages with" (``GRPC_COMPRESSION_REQUEST_
+ALGORITHM_MD_KEY`` in its public headers); core reads it and never sends it."""
+_ALGORITHM_NAMES: Final = {
+    grpc.Compression.NoCompression: "identity",
+    grpc.Compression.Deflate: "deflate",
+    grpc.Compression.Gzip: "gzip",
+}
+
+
+def compression_in_metadata(metadata: Any, options: Options) -> tuple[Any, Options]:
+    """``metadata`` and ``options`` with the ``compression`` keyword moved into the metadata.
+
+    grpcio's sync ``StreamUnaryMultiCallable.future()`` computes the metadata
+    that asks core to compress, then sends the caller's metadata instead: its
+    client-streaming calls go out uncompressed. Handed the request key in the
+    metadata itself, core compresses them (what ``with_call`` would ask for).
+    """
+    compression = options.get("compression")
+    if compression is None:
+        return metadata, options
+    rest = {key: value for key, value in options.items() if key != "compression"}
+    return (*(metadata or ()), (_COMPRESSION_REQUEST_KEY, _ALGORITHM_NAMES[compression])), rest
+
+
 def finished_metadata(call: Any) -> ReceivedPairs | None:
     """The raw initial and trailing metadata of a finished grpc.aio call, without awaiting.
 

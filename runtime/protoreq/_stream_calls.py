@@ -14,6 +14,7 @@ from typing import Any
 
 import grpc
 
+from protoreq._grpc_internals import compression_in_metadata
 from protoreq._stream_aio import FirstStatus
 from protoreq._stream_core import CANCELLED_WITH_TASK, StreamCore, task_is_cancelled
 from protoreq._stream_outgoing import (
@@ -101,11 +102,9 @@ def call_client_streaming(
     outgoing = OutgoingMessages(prepared)
     source = sync_source(prepared)
     core = StreamCore.for_call(prepared, outgoing)
+    metadata, keywords = compression_in_metadata(prepared.metadata, options)
     future = multicallable.future(
-        sync_sender(source, outgoing),
-        timeout=prepared.remaining(),
-        metadata=prepared.metadata,
-        **options,
+        sync_sender(source, outgoing), timeout=prepared.remaining(), metadata=metadata, **keywords
     )
     outgoing.attach(future.cancel)
     try:
