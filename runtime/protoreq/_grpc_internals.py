@@ -170,13 +170,18 @@ class PublicStreaming:
         return result if isinstance(result, grpc.Call) else IteratedCall(result)
 
 
+_NESTED_INTERCEPTORS: Final = 8
+"""How many generators deep :class:`IteratedCall` looks for grpcio's call (one per interceptor)."""
+
+
 class IteratedCall:
     """A call that an interceptor handed back as a plain iterator of replies.
 
     The messages and failures come from the iterator (grpcio's errors pass
     through it). Metadata and ``cancel()`` come from grpcio's call when it can
     be found: a generator that delegates with ``yield from`` exposes it as
-    ``gi_yieldfrom`` (documented by :mod:`inspect`) while suspended. Without
+    ``gi_yieldfrom`` (documented by :mod:`inspect`) while suspended, through
+    as many such generators as interceptors are stacked. Without
     it, metadata is empty and ``cancel()`` closes the iterator.
     """
 
@@ -196,8 +201,12 @@ class IteratedCall:
         return message
 
     def _find_call(self) -> grpc.Call | None:
-        inner = getattr(self._results, "gi_yieldfrom", None)
-        return inner if isinstance(inner, grpc.Call) else None
+        inner: Any = self._results
+        for _ in range(_NESTED_INTERCEPTORS):
+            inner = getattr(inner, "gi_yieldfrom", None)
+            if inner is None or isinstance(inner, grpc.Call):
+                return inner
+        return None
 
     def initial_metadata(self) -> Any:
         return () if self._call is None else self._call.initial_metadata()
