@@ -59,11 +59,22 @@ def ended_stream_async(response: GrpcResponse[Any]) -> AsyncGrpcStream[Any]:
 def open_stream(
     multicallable: Any, prepared: PreparedCall, options: CallOptions
 ) -> GrpcStream[Any]:
-    """Start a server-streaming or bidi call on a sync channel."""
+    """Start a server-streaming or bidi call on a sync channel.
+
+    grpcio raises (rather than returning a failed call) when it cannot even
+    start one, e.g. a request it cannot serialize: that is a failed stream too.
+    """
     if prepared.message is not None:
-        call = multicallable(
-            prepared.message, timeout=prepared.remaining(), metadata=prepared.metadata, **options
-        )
+        try:
+            call = multicallable(
+                prepared.message,
+                timeout=prepared.remaining(),
+                metadata=prepared.metadata,
+                **options,
+            )
+        except grpc.RpcError as error:
+            prepared.attempt = 1
+            return ended_stream(prepared.failed(error))
         return GrpcStream(StreamCore.for_call(prepared, None), call)
     outgoing = OutgoingMessages(prepared)
     source = sync_source(prepared)

@@ -53,7 +53,7 @@ from protoreq.retry import (
     log_retry_decision,
 )
 from protoreq.sharing import SharedChannels
-from protoreq.status import LocalRpcError, undecodable_reply
+from protoreq.status import undecodable_reply
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
 
 RespT = TypeVar("RespT", bound=Message)
@@ -189,7 +189,9 @@ class GrpcClient:
                 "pass tls=TlsConfig(...) or credentials= (grpc.local_channel_credentials() "
                 "for a local server)"
             )
-        self._defaults = CallDefaults(target=target, timeout=timeout, retry=retry)
+        self._defaults = CallDefaults(
+            target=target, timeout=timeout, retry=retry, explain=self._explainer()
+        )
         self._retry_budget = None if retry_throttle is None else RetryBudget(retry_throttle)
         self._call_options: dict[str, Any] = {}
         if call_credentials is not None:
@@ -364,15 +366,15 @@ class GrpcClient:
             return self._call_options
         return {**self._call_options, "compression": prepared.compression}
 
+    def _explainer(self) -> Callable[[str], str] | None:
+        """How UNAVAILABLE details get a hint naming the likely TLS setting (secure channels)."""
+        if not self._settings.secure:
+            return None
+        tls = self._settings.tls
+        return lambda details: explain_connection_failure(details, tls, secure=True)
+
     def _failed(self, prepared: PreparedCall, error: grpc.RpcError) -> GrpcResponse[Any]:
-        """A failed response; a refused TLS handshake gets a hint naming the likely setting."""
-        if self._settings.secure and callable(getattr(error, "code", None)):
-            code = error.code()
-            details = error.details() or ""
-            if code is grpc.StatusCode.UNAVAILABLE:
-                explained = explain_connection_failure(details, self._settings.tls, secure=True)
-                if explained != details:
-                    return prepared.failed(LocalRpcError(code, explained))
+        """A failed response (a refused TLS handshake gets its hint in ``prepared.failed``)."""
         return prepared.failed(error)
 
     def _attempt_sync(self, prepared: PreparedCall) -> GrpcResponse[Any]:

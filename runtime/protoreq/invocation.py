@@ -19,6 +19,7 @@ import contextlib
 import logging
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -59,6 +60,8 @@ class CallDefaults:
     target: str
     timeout: float | None
     retry: RetryPolicy | None
+    explain: Callable[[str], str] | None = None
+    """Adds a hint to the details of an UNAVAILABLE status (secure channels: TLS trouble)."""
 
 
 @dataclass(slots=True)
@@ -77,6 +80,7 @@ class PreparedCall:
     attempt: int = 0
     retries_since_pushback: int = 0  # the backoff grows with it; server pushback resets it
     compression: grpc.Compression | None = None  # the request's own choice; None: the client's
+    explain: Callable[[str], str] | None = None  # the client's CallDefaults.explain
 
     def remaining(self) -> float | None:
         """The timeout for the next attempt: what is left of the overall deadline."""
@@ -130,6 +134,7 @@ class PreparedCall:
             elapsed=self.elapsed(),
             trace_id=self.trace_id,
             attempts=self.attempt,
+            explain=self.explain,
         )
         if outcome_logged(ok=False):
             self.log(response)
@@ -176,6 +181,7 @@ class CallPlan:
     """
 
     __slots__ = (
+        "checks_required",
         "client_retry",
         "owner",
         "reads_message",
@@ -214,6 +220,12 @@ class CallPlan:
         )
         """With ``reads_settings`` and a static ``rpc``: whether the client's default retry
         policy applies (only to RPCs the proto marks safe to repeat)."""
+        self.checks_required = self.sends_message and (
+            rpc is None or has_required_fields(rpc.request_type.DESCRIPTOR)
+        )
+        """The message may miss a proto2 ``required`` field: check before sending, since
+        grpc.aio would send such a message empty (sync grpcio answers INTERNAL). Hand-written
+        requests name their RPC per call, so theirs are always checked."""
 
 
 _PLAN_ATTRIBUTES: Final = ("_protoreq_call_plan", "_protoreq_stream_plan")
@@ -261,7 +273,7 @@ def prepare(
     if rpc is None:
         rpc = resolve_method(checked.service_name(), checked.method_name())
         _check_kind(checked, rpc, streaming_response=streaming_response)
-    if message is not None and type(message) is not rpc.request_type:
+    if plan.sends_message and type(message) is not rpc.request_type:
         _check_message_type(checked, rpc, message)
 
     scope = current_scope()
@@ -310,7 +322,10 @@ def prepare(
         0,
         0,
         compression,
+        defaults.explain,
     )
+    if plan.checks_required and message is not None and not message.IsInitialized():
+        return prepared.failed(_unserializable(checked, message))
     if deadline is not None and deadline <= now:
         return prepared.failed(
             LocalRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, _what_expired(deadline, inherited))
@@ -327,6 +342,38 @@ def _unusual_timeout(request: AnyRequest, timeout: float) -> None:
         f"{type(request).__name__}.timeout() {problem}: {timeout!r} "
         "(give seconds >= 0, or None for no deadline)"
     )
+
+
+def _unserializable(request: AnyRequest, message: Message) -> LocalRpcError:
+    """INTERNAL, as grpcio answers a request it cannot serialize, naming what is missing."""
+    missing = ", ".join(message.FindInitializationErrors())
+    return LocalRpcError(
+        grpc.StatusCode.INTERNAL,
+        f"Exception serializing request! {type(request).__name__}.message() is a "
+        f"{message.DESCRIPTOR.full_name} missing required fields: {missing}",
+    )
+
+
+def _is_required(field: Any) -> bool:
+    """``is_required`` (protobuf >= 5.29; 7 dropped ``label``), else the label of older ones."""
+    required = getattr(field, "is_required", None)
+    if required is not None:
+        return bool(required)
+    return bool(field.label == field.LABEL_REQUIRED)
+
+
+def has_required_fields(descriptor: Any, seen: set[str] | None = None) -> bool:
+    """Whether messages of ``descriptor`` can lack a proto2 ``required`` field (at any depth)."""
+    seen = set() if seen is None else seen
+    if descriptor.full_name in seen:
+        return False
+    seen.add(descriptor.full_name)
+    for field in descriptor.fields:
+        if _is_required(field):
+            return True
+        if field.message_type is not None and has_required_fields(field.message_type, seen):
+            return True
+    return False
 
 
 def _what_expired(deadline: float, inherited: float | None) -> str:
@@ -376,8 +423,15 @@ def _check_kind(request: AnyRequest, rpc: RpcMethod[Any, Any], *, streaming_resp
         )
 
 
-def _check_message_type(request: AnyRequest, rpc: RpcMethod[Any, Any], message: Message) -> None:
+def _check_message_type(
+    request: AnyRequest, rpc: RpcMethod[Any, Any], message: Message | None
+) -> None:
     expected = rpc.request_type.DESCRIPTOR.full_name
+    if message is None:
+        raise InvalidRequestError(
+            f"{type(request).__name__}.message() returned None: it must return the "
+            f"{expected} to send to {rpc.path}"
+        )
     actual = getattr(getattr(message, "DESCRIPTOR", None), "full_name", type(message).__name__)
     if actual != expected:
         raise InvalidRequestError(

@@ -7,6 +7,7 @@ through :func:`response_from_error`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import grpc
@@ -35,16 +36,25 @@ def response_from_error(
     elapsed: float,
     trace_id: str | None,
     attempts: int = 1,
+    explain: Callable[[str], str] | None = None,
 ) -> GrpcResponse[Any]:
-    """A failed :class:`GrpcResponse` with the error's status, details and metadata."""
+    """A failed :class:`GrpcResponse` with the error's status, details and metadata.
+
+    ``explain`` (the client's, on secure channels) rewrites the details of an
+    UNAVAILABLE status: it adds what a failed TLS handshake most likely means.
+    Unary calls and streams all end here, so all get the same hint.
+    """
     if isinstance(error, grpc.RpcError) and callable(getattr(error, "code", None)):
         # Sync errors from with_call and AioRpcError both carry the finished call's status.
         call: _FinishedCall = error  # type: ignore[assignment]
         code = call.code() or grpc.StatusCode.UNKNOWN
+        details = call.details() or ""
+        if explain is not None and code is grpc.StatusCode.UNAVAILABLE:
+            details = explain(details)
         return GrpcResponse(
             method_path=method_path,
             code=code,
-            details=call.details() or "",
+            details=details,
             initial_metadata=received_metadata(call.initial_metadata()),
             trailing_metadata=received_metadata(call.trailing_metadata()),
             elapsed=elapsed,
