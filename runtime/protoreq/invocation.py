@@ -333,7 +333,7 @@ def prepare(
     return prepared
 
 
-def _unusual_timeout(request: AnyRequest, timeout: float) -> None:
+def _unusual_timeout(request: AnyRequest, timeout: float) -> float | None:
     """A timeout outside ``[0, UNBOUNDED_SECONDS)``: no deadline if unbounded, else misuse."""
     if is_unbounded(timeout):
         return None  # inf, or so far away that grpcio's clock would overflow: no deadline
@@ -346,7 +346,7 @@ def _unusual_timeout(request: AnyRequest, timeout: float) -> None:
 
 def _unserializable(request: AnyRequest, message: Message) -> LocalRpcError:
     """INTERNAL, as grpcio answers a request it cannot serialize, naming what is missing."""
-    missing = ", ".join(message.FindInitializationErrors())
+    missing = ", ".join(message.FindInitializationErrors())  # type: ignore[attr-defined]
     return LocalRpcError(
         grpc.StatusCode.INTERNAL,
         f"Exception serializing request! {type(request).__name__}.message() is a "

@@ -59,7 +59,10 @@ def spans() -> Iterator[InMemorySpanExporter]:
     """OpenTelemetry's client instrumentation (sync and aio) on, recording into memory."""
     exporter = _record_globally()
     exporter.clear()
-    instrumentors = [GrpcInstrumentorClient(), GrpcAioInstrumentorClient()]
+    instrumentors: list[Any] = [
+        GrpcInstrumentorClient(),  # type: ignore[no-untyped-call]
+        GrpcAioInstrumentorClient(),  # type: ignore[no-untyped-call]
+    ]
     for instrumentor in instrumentors:
         instrumentor.instrument()
     try:
