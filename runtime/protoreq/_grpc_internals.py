@@ -147,9 +147,6 @@ class PublicUnaryUnary:
         )
         return _Answered(reply, call), call
 
-    def with_call(self, *args: Any, **kwargs: Any) -> Any:
-        return self._multicallable.with_call(*args, **kwargs)
-
 
 class PublicStreaming:
     """An intercepted sync server-streaming or bidi multicallable; its calls look like grpcio's.
