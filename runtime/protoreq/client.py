@@ -22,6 +22,7 @@ from typing import Any, Final, Self, TypeVar
 import grpc
 from google.protobuf.message import Message
 
+from protoreq._timeouts import bounded_or_none
 from protoreq.channel import ChannelOption, ChannelSettings, as_options
 from protoreq.credentials import TlsConfig, explain_connection_failure
 from protoreq.errors import ClientClosedError
@@ -38,9 +39,9 @@ from protoreq.response import GrpcResponse
 from protoreq.retry import DEFAULT_RETRY_THROTTLE, RetryBudget, RetryPolicy, RetryThrottle
 from protoreq.retrying import RetryLayer
 from protoreq.sharing import SharedChannels
-from protoreq.status import LocalRpcError
+from protoreq.status import undecodable_reply
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
-from protoreq.transport.fast_paths import finished_metadata, unary_call
+from protoreq.transport.fast_paths import finished_metadata, on_public_road, unary_call
 from protoreq.transport.streams import (
     call_client_streaming,
     call_client_streaming_async,
@@ -89,6 +90,8 @@ class _Slot:
                 response_deserializer=rpc.response_type.FromString,
                 **_REGISTERED,
             )
+            if not isinstance(self.channel, grpc.aio.Channel):  # aio interceptors keep its types
+                found = on_public_road(kind, found)
             made[rpc.path] = found
         return found
 
@@ -163,8 +166,9 @@ class GrpcClient:
             raise ValueError("GrpcClient needs a target such as 'localhost:50051'")
         if pool_size < 1:
             raise ValueError(f"pool_size must be at least 1, got {pool_size}")
-        if timeout is not None and timeout <= 0:
+        if timeout is not None and not timeout > 0:  # nan too
             raise ValueError(f"timeout must be positive or None (no deadline), got {timeout}")
+        timeout = bounded_or_none(timeout)  # inf (or ~31 years and more): no deadline
         own, grpc_sync, grpc_aio = grpc_interceptors(interceptors)
         self._settings = ChannelSettings(
             target=target,
@@ -188,7 +192,11 @@ class GrpcClient:
                 "for a local server)"
             )
         self._defaults = CallDefaults(
-            target=target, timeout=timeout, retry=retry, log_payloads=log_payloads
+            target=target,
+            timeout=timeout,
+            retry=retry,
+            log_payloads=log_payloads,
+            explain=self._explainer(),
         )
         self._retry_budget = None if retry_throttle is None else RetryBudget(retry_throttle)
         self._call_options: dict[str, Any] = {}
@@ -314,15 +322,15 @@ class GrpcClient:
             return self._call_options
         return {**self._call_options, "compression": prepared.compression}
 
+    def _explainer(self) -> Callable[[str], str] | None:
+        """How UNAVAILABLE details get a hint naming the likely TLS setting (secure channels)."""
+        if not self._settings.secure:
+            return None
+        tls = self._settings.tls
+        return lambda details: explain_connection_failure(details, tls, secure=True)
+
     def _failed(self, prepared: PreparedCall, error: grpc.RpcError) -> GrpcResponse[Any]:
-        """A failed response; a refused TLS handshake gets a hint naming the likely setting."""
-        if self._settings.secure and callable(getattr(error, "code", None)):
-            code = error.code()
-            details = error.details() or ""
-            if code is grpc.StatusCode.UNAVAILABLE:
-                explained = explain_connection_failure(details, self._settings.tls, secure=True)
-                if explained != details:
-                    return prepared.failed(LocalRpcError(code, explained))
+        """A failed response (a refused TLS handshake gets its hint in ``prepared.failed``)."""
         return prepared.failed(error)
 
     def _attempt_sync(self, prepared: PreparedCall) -> GrpcResponse[Any]:
@@ -380,6 +388,8 @@ class GrpcClient:
             if _task_is_cancelled():
                 raise  # our caller cancelled us: the RPC is already cancelled with it
             return prepared.cancelled_locally()
+        if reply is None:  # grpc.aio's answer to a reply that did not parse
+            return prepared.failed(undecodable_reply(*received))
         return prepared.answered(reply, received)
 
     def _open_stream_sync(self, prepared: PreparedCall) -> GrpcStream[Any]:

@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
+from protoreq._timeouts import bounded_or_none, is_nan
 from protoreq.traceparent import TRACEPARENT_KEY, trace_id_of_traceparent
 
 if TYPE_CHECKING:
@@ -134,12 +135,23 @@ class RequestContext:
         calls inside still go out. ``deadline`` is a
         :func:`time.monotonic` timestamp and ``timeout`` a number of seconds from
         now; the scope keeps the earliest of them and of the enclosing deadline,
-        so an inner scope can shorten the time left but never extend it.
+        so an inner scope can shorten the time left but never extend it. A
+        ``timeout`` of ``inf`` (or ~31 years and more) and a ``deadline`` as far
+        away set no deadline; ``nan`` for either raises ``ValueError``.
         """
+        if is_nan(timeout) or is_nan(deadline):
+            raise ValueError(
+                f"RequestContext.scope() needs a number of seconds or None, "
+                f"got timeout={timeout!r}, deadline={deadline!r}"
+            )
         outer = _current.get()
+        now = time.monotonic()
+        if deadline is not None and bounded_or_none(deadline - now) is None:
+            deadline = None
         candidates = [d for d in (outer.deadline, deadline) if d is not None]
+        timeout = bounded_or_none(timeout)
         if timeout is not None:
-            candidates.append(time.monotonic() + timeout)
+            candidates.append(now + timeout)
         if trace_id is not None:
             trace_id = usable_trace_id(trace_id)
         inner = _Scope(
@@ -162,7 +174,9 @@ class RequestContext:
         ``with RequestContext.scope(**RequestContext.from_servicer_context(ctx)):``
         makes every call the handler makes carry the same trace id and never
         outlive the caller's deadline. The trace id is the caller's ``x-trace-id``,
-        else the trace id of its W3C ``traceparent``, else ``None``.
+        else the trace id of its W3C ``traceparent``, else ``None``. A caller that
+        sent no deadline gives ``timeout=None``: sync grpcio reports that as ~9.2e18
+        seconds left, which would overflow the next call's deadline.
         """
         trace_id = traceparent = None
         for key, value in context.invocation_metadata() or ():
@@ -190,22 +204,17 @@ else:
     _ScopeArguments = dict
 
 
-NO_DEADLINE_BEYOND: Final = 365 * 24 * 3600.0
-"""Seconds: a ``time_remaining()`` further away than a year means the caller set no deadline."""
-
-
 def timeout_of(time_remaining: float | None) -> float | None:
     """A servicer context's ``time_remaining()`` as a timeout for a scope: ``None`` for none.
 
     A sync grpcio handler whose caller sent no deadline reports about 9.2e18
-    seconds (the largest deadline grpc core has), not ``None``; passed on as a
-    timeout it would overflow the outgoing call's deadline. So non-finite and
-    absurdly large values mean "no deadline". A passed deadline stays negative,
-    so the handler's own calls fail fast.
+    seconds, not ``None`` (see :mod:`protoreq._timeouts`); ``nan`` and unbounded
+    values mean "no deadline". A passed deadline stays negative, so the
+    handler's own calls fail fast.
     """
-    if time_remaining is None or not math.isfinite(time_remaining):
+    if time_remaining is None or math.isnan(time_remaining):
         return None
-    return None if time_remaining > NO_DEADLINE_BEYOND else time_remaining
+    return bounded_or_none(time_remaining)
 
 
 def _peer_ip(peer: str) -> str | None:

@@ -27,6 +27,7 @@ import grpc
 from google.protobuf.message import Message
 
 from protoreq._defaults import USE_CLIENT_DEFAULT
+from protoreq._timeouts import UNBOUNDED_SECONDS, is_unbounded
 from protoreq.context import current_scope, new_trace_id
 from protoreq.errors import InvalidRequestError
 from protoreq.generated import GeneratedGrpcRequest, GeneratedServerStreamingGrpcRequest
@@ -61,6 +62,8 @@ class CallDefaults:
     retry: RetryPolicy | None
     log_payloads: bool = True
     """Whether this client's messages may be logged at DEBUG (``protoreq.payloads``)."""
+    explain: Callable[[str], str] | None = None
+    """Adds a hint to the details of an UNAVAILABLE status (secure channels: TLS trouble)."""
 
 
 @dataclass(slots=True)
@@ -133,6 +136,11 @@ class PreparedCall:
     def target(self) -> str:
         return self.defaults.target
 
+    @property
+    def explain(self) -> Callable[[str], str] | None:
+        """The client's hint for UNAVAILABLE details (see :class:`CallDefaults`)."""
+        return self.defaults.explain
+
     def remaining(self) -> float | None:
         """The timeout for the next attempt: what is left of the overall deadline."""
         return None if self.deadline is None else self.deadline - time.monotonic()
@@ -185,6 +193,7 @@ class PreparedCall:
             elapsed=self.elapsed(),
             trace_id=self.trace_id,
             attempts=self.attempt,
+            explain=self.explain,
         )
         if outcome_logged(ok=False):
             self.log(response)
@@ -232,6 +241,7 @@ class CallPlan:
     """
 
     __slots__ = (
+        "checks_required",
         "client_retry",
         "owner",
         "reads_message",
@@ -270,6 +280,12 @@ class CallPlan:
         )
         """With ``reads_settings`` and a static ``rpc``: whether the client's default retry
         policy applies (only to RPCs the proto marks safe to repeat)."""
+        self.checks_required = self.sends_message and (
+            rpc is None or has_required_fields(rpc.request_type.DESCRIPTOR)
+        )
+        """The message may miss a proto2 ``required`` field: check before sending, since
+        grpc.aio would send such a message empty (sync grpcio answers INTERNAL). Hand-written
+        requests name their RPC per call, so theirs are always checked."""
 
 
 _PLAN_ATTRIBUTES: Final = ("_protoreq_call_plan", "_protoreq_stream_plan")
@@ -319,7 +335,7 @@ def prepare(
     if rpc is None:
         rpc = resolve_method(checked.service_name(), checked.method_name())
         _check_kind(checked, rpc, streaming_response=streaming_response)
-    if message is not None and type(message) is not rpc.request_type:
+    if plan.sends_message and type(message) is not rpc.request_type:
         _check_message_type(checked, rpc, message)
 
     scope = current_scope()
@@ -327,8 +343,8 @@ def prepare(
     timeout = checked._timeout if plan.reads_settings else checked.timeout()
     if timeout is USE_CLIENT_DEFAULT:
         timeout = defaults.timeout
-    elif timeout is not None and timeout < 0:
-        raise InvalidRequestError(f"{type(checked).__name__}.timeout() is negative: {timeout}")
+    elif timeout is not None and not 0 <= timeout < UNBOUNDED_SECONDS:
+        timeout = _unusual_timeout(checked, timeout)
     deadline = None if timeout is None else now + timeout
     inherited = scope.deadline
     if inherited is not None and (deadline is None or inherited < deadline):
@@ -368,14 +384,63 @@ def prepare(
         0,
         compression,
     )
+    if plan.checks_required and message is not None and not message.IsInitialized():
+        return prepared.failed(_unserializable(checked, message))
     if deadline is not None and deadline <= now:
         return prepared.failed(
-            LocalRpcError(
-                grpc.StatusCode.DEADLINE_EXCEEDED,
-                "deadline of the enclosing RequestContext expired before the call was sent",
-            )
+            LocalRpcError(grpc.StatusCode.DEADLINE_EXCEEDED, _what_expired(deadline, inherited))
         )
     return prepared
+
+
+def _unusual_timeout(request: AnyRequest, timeout: float) -> float | None:
+    """A timeout outside ``[0, UNBOUNDED_SECONDS)``: no deadline if unbounded, else misuse."""
+    if is_unbounded(timeout):
+        return None  # inf, or so far away that grpcio's clock would overflow: no deadline
+    problem = "is negative" if timeout < 0 else "is not a number"
+    raise InvalidRequestError(
+        f"{type(request).__name__}.timeout() {problem}: {timeout!r} "
+        "(give seconds >= 0, or None for no deadline)"
+    )
+
+
+def _unserializable(request: AnyRequest, message: Message) -> LocalRpcError:
+    """INTERNAL, as grpcio answers a request it cannot serialize, naming what is missing."""
+    missing = ", ".join(message.FindInitializationErrors())  # type: ignore[attr-defined]
+    return LocalRpcError(
+        grpc.StatusCode.INTERNAL,
+        f"Exception serializing request! {type(request).__name__}.message() is a "
+        f"{message.DESCRIPTOR.full_name} missing required fields: {missing}",
+    )
+
+
+def _is_required(field: Any) -> bool:
+    """``is_required`` (protobuf >= 5.29; 7 dropped ``label``), else the label of older ones."""
+    required = getattr(field, "is_required", None)
+    if required is not None:
+        return bool(required)
+    return bool(field.label == field.LABEL_REQUIRED)
+
+
+def has_required_fields(descriptor: Any, seen: set[str] | None = None) -> bool:
+    """Whether messages of ``descriptor`` can lack a proto2 ``required`` field (at any depth)."""
+    seen = set() if seen is None else seen
+    if descriptor.full_name in seen:
+        return False
+    seen.add(descriptor.full_name)
+    for field in descriptor.fields:
+        if _is_required(field):
+            return True
+        if field.message_type is not None and has_required_fields(field.message_type, seen):
+            return True
+    return False
+
+
+def _what_expired(deadline: float, inherited: float | None) -> str:
+    """The details of a call answered DEADLINE_EXCEEDED before it was sent: whose deadline."""
+    if deadline is inherited:
+        return "deadline of the enclosing RequestContext expired before the call was sent"
+    return "the request's timeout (0 s) expired before the call was sent"
 
 
 def _retry_policy(
@@ -413,8 +478,15 @@ def _check_kind(request: AnyRequest, rpc: RpcMethod[Any, Any], *, streaming_resp
         )
 
 
-def _check_message_type(request: AnyRequest, rpc: RpcMethod[Any, Any], message: Message) -> None:
+def _check_message_type(
+    request: AnyRequest, rpc: RpcMethod[Any, Any], message: Message | None
+) -> None:
     expected = rpc.request_type.DESCRIPTOR.full_name
+    if message is None:
+        raise InvalidRequestError(
+            f"{type(request).__name__}.message() returned None: it must return the "
+            f"{expected} to send to {rpc.path}"
+        )
     actual = getattr(getattr(message, "DESCRIPTOR", None), "full_name", type(message).__name__)
     if actual != expected:
         raise InvalidRequestError(

@@ -151,6 +151,7 @@ class StreamCore:
                 elapsed=time.monotonic() - self._started,
                 trace_id=self.trace_id,
                 attempts=self._attempts(),
+                explain=None if self.prepared is None else self.prepared.explain,
             )
         )
 

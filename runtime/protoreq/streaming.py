@@ -37,6 +37,7 @@ from protoreq.scripted_calls import (
     ScriptedCall,
     as_pairs,
 )
+from protoreq.status import undecodable_reply
 from protoreq.stream_state import (
     CANCELLED_WITH_TASK,
     StreamCore,
@@ -336,11 +337,19 @@ class AsyncGrpcStream(_StreamStatus[T]):
             # cancel() racing this read) as CancelledError; a cancel() already settled.
             core.finish_cancelled(_CANCELLED_UNDER_US)
             self._ended()
+        if message is None:  # grpc.aio's answer to a message that did not parse
+            self._undecodable()
         # StreamCore.received_message(), inline: this runs for every message.
         core.received += 1
         if core.log_payloads:
             log_payload("received", core.method_path, message, core.trace_id)
         return message
+
+    def _undecodable(self) -> NoReturn:
+        """End as sync grpcio ends a stream whose message does not parse: INTERNAL, cancelled."""
+        self._call.cancel()
+        self._core.finish_error(undecodable_reply())
+        self._ended()
 
     def _ended(self) -> NoReturn:
         self._stop_sender()

@@ -131,6 +131,33 @@ def sync_sender(source: Iterable[Any], outgoing: OutgoingMessages) -> Iterator[M
         outgoing.fail(error)
 
 
+async def async_sender(source: Source, outgoing: OutgoingMessages) -> AsyncIterator[Message]:
+    """The request iterator grpc.aio pulls from itself (what ``sync_sender`` is to sync grpcio).
+
+    Client-streaming calls are fed this way rather than by ``call.write()``:
+    an interceptor may hold the call until it has finished (OpenTelemetry's
+    awaits its status), and ``write()`` waits for the interceptors first, so
+    it would wait forever. grpc.aio writes each message with the same flow
+    control ``write()`` has.
+    """
+    iterator: AsyncIterator[Any] | None = None
+    try:
+        if isinstance(source, AsyncIterable):
+            iterator = aiter(source)
+            async for message in iterator:
+                yield outgoing.accept(message)
+        else:
+            for message in source:
+                yield outgoing.accept(message)
+    except Exception as error:  # re-raised to the caller by call_async()
+        outgoing.fail(error)
+    finally:
+        aclose = getattr(iterator, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(RuntimeError):  # still running: cancellation ends it
+                await aclose()
+
+
 async def send_all(call: Any, source: Source, outgoing: OutgoingMessages) -> None:
     """Write every outgoing message to a grpc.aio call, then half-close it.
 

@@ -18,11 +18,14 @@ from protoreq.metadata import received_metadata
 from protoreq.preparation import PreparedCall
 from protoreq.response import GrpcResponse
 from protoreq.scripted_calls import AsyncScriptedCall, KnownStatus, ScriptedCall
+from protoreq.status import undecodable_reply
 from protoreq.stream_state import CANCELLED_WITH_TASK, StreamCore, task_is_cancelled
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
 from protoreq.transport.aio_status import FirstStatus
+from protoreq.transport.fast_paths import compression_in_metadata
 from protoreq.transport.outgoing import (
     OutgoingMessages,
+    async_sender,
     async_source,
     send_all,
     sync_sender,
@@ -56,11 +59,22 @@ def ended_stream_async(response: GrpcResponse[Any]) -> AsyncGrpcStream[Any]:
 def open_stream(
     multicallable: Any, prepared: PreparedCall, options: CallOptions
 ) -> GrpcStream[Any]:
-    """Start a server-streaming or bidi call on a sync channel."""
+    """Start a server-streaming or bidi call on a sync channel.
+
+    grpcio raises (rather than returning a failed call) when it cannot even
+    start one, e.g. a request it cannot serialize: that is a failed stream too.
+    """
     if prepared.message is not None:
-        call = multicallable(
-            prepared.message, timeout=prepared.remaining(), metadata=prepared.metadata, **options
-        )
+        try:
+            call = multicallable(
+                prepared.message,
+                timeout=prepared.remaining(),
+                metadata=prepared.metadata,
+                **options,
+            )
+        except grpc.RpcError as error:
+            prepared.attempt = 1
+            return ended_stream(prepared.failed(error))
         return GrpcStream(StreamCore.for_call(prepared, None), call)
     outgoing = OutgoingMessages(prepared)
     source = sync_source(prepared)
@@ -99,11 +113,9 @@ def call_client_streaming(
     outgoing = OutgoingMessages(prepared)
     source = sync_source(prepared)
     core = StreamCore.for_call(prepared, outgoing)
+    metadata, keywords = compression_in_metadata(prepared.metadata, options)
     future = multicallable.future(
-        sync_sender(source, outgoing),
-        timeout=prepared.remaining(),
-        metadata=prepared.metadata,
-        **options,
+        sync_sender(source, outgoing), timeout=prepared.remaining(), metadata=metadata, **keywords
     )
     outgoing.attach(future.cancel)
     try:
@@ -134,10 +146,14 @@ async def call_client_streaming_async(
     outgoing = OutgoingMessages(prepared)
     source = async_source(prepared)
     core = StreamCore.for_call(prepared, outgoing)
-    call = multicallable(timeout=prepared.remaining(), metadata=prepared.metadata, **options)
+    call = multicallable(
+        async_sender(source, outgoing),
+        timeout=prepared.remaining(),
+        metadata=prepared.metadata,
+        **options,
+    )
     first_status = FirstStatus(call)
     outgoing.attach(call.cancel)
-    sender = asyncio.get_running_loop().create_task(send_all(call, source, outgoing))
     try:
         reply = await call
         initial = await call.initial_metadata()
@@ -150,11 +166,10 @@ async def call_client_streaming_async(
             raise  # our caller cancelled us: grpc.aio has cancelled the call with it
         core.finish_cancelled(_CANCELLED_UNDER_US)
     else:
-        core.received_message(reply)
-        core.finish_ok(received_metadata(initial), received_metadata(trailing), message=reply)
-    finally:
-        if not sender.done():
-            sender.cancel()
-            await asyncio.wait([sender])
+        if reply is None:  # grpc.aio's answer to a reply that did not parse: as sync grpcio does
+            core.finish_error(undecodable_reply(initial, trailing))
+        else:
+            core.received_message(reply)
+            core.finish_ok(received_metadata(initial), received_metadata(trailing), message=reply)
     core.raise_outgoing_error()
     return core.outcome()
