@@ -28,6 +28,22 @@ from tests.streaming.conftest import chat_target, drive, progress  # noqa: F401 
 OPT_IN = "OTEL_SEMCONV_STABILITY_OPT_IN"
 
 
+@dataclass(frozen=True)
+class Point:
+    """One histogram data point, with its attributes as a plain dict."""
+
+    attributes: dict[str, Any]
+    count: int
+    sum: float
+    explicit_bounds: list[float]
+
+    @classmethod
+    def of(cls, point: HistogramDataPoint) -> Point:
+        return cls(
+            dict(point.attributes or {}), point.count, point.sum, list(point.explicit_bounds)
+        )
+
+
 @dataclass
 class Telemetry:
     """One test's providers, their in-memory exporter and reader, and the interceptor."""
@@ -54,20 +70,20 @@ class Telemetry:
             key=lambda s: s.start_time or 0,
         )
 
-    def points(self, name: str) -> list[HistogramDataPoint]:
+    def points(self, name: str) -> list[Point]:
         data = self.reader.get_metrics_data()
-        found: list[HistogramDataPoint] = []
+        found: list[Point] = []
         for resource in data.resource_metrics if data is not None else []:
             for scope in resource.scope_metrics:
                 for metric in scope.metrics:
                     if metric.name == name:
-                        found.extend(p for p in metric.data.data_points)  # type: ignore[misc]
+                        found.extend(Point.of(p) for p in metric.data.data_points)  # type: ignore[arg-type]
         return found
 
     def units(self) -> dict[str, str]:
         data = self.reader.get_metrics_data()
         return {
-            metric.name: metric.unit
+            metric.name: metric.unit or ""
             for resource in (data.resource_metrics if data is not None else [])
             for scope in resource.scope_metrics
             for metric in scope.metrics

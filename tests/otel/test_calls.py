@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import subprocess
 import sys
@@ -115,9 +116,11 @@ def test_an_application_span_becomes_the_parent_and_its_traceparent_is_replaced(
     """protoreq.tracing adds the active span's traceparent in prepare(); the attempt's wins."""
     service, address = flaky_users
     tracer = telemetry.tracer_provider.get_tracer("app")
-    with GrpcClient(address, interceptors=[telemetry.interceptor]) as client:
-        with tracer.start_as_current_span("handle request") as app_span:
-            client.call(GetUserGrpcRequest(user_id="u-1"))
+    with (
+        GrpcClient(address, interceptors=[telemetry.interceptor]) as client,
+        tracer.start_as_current_span("handle request") as app_span,
+    ):
+        client.call(GetUserGrpcRequest(user_id="u-1"))
 
     span = telemetry.call_span()
     (attempt,) = telemetry.attempt_spans(span)
@@ -225,10 +228,13 @@ def test_a_retried_call_shows_each_attempt_and_its_backoff(
     (call_point,) = telemetry.points("rpc.client.call.duration")
     assert call_point.count == 1
     assert call_point.sum >= sum(b for b in backoffs[1:] if isinstance(b, float))
-    assert span.end_time is not None and attempts[-1].end_time is not None
-    assert span.end_time >= attempts[-1].end_time
+    last_end = attempts[-1].end_time
+    assert span.end_time is not None
+    assert last_end is not None
+    assert span.end_time >= last_end
     attempt_points = {
-        p.attributes["grpc.status"]: p.count for p in telemetry.points("grpc.client.attempt.duration")
+        p.attributes["grpc.status"]: p.count
+        for p in telemetry.points("grpc.client.attempt.duration")
     }
     assert attempt_points == {"UNAVAILABLE": 2, "OK": 1}
 
@@ -361,7 +367,9 @@ def test_importing_protoreq_never_imports_opentelemetry() -> None:
         "import sys, protoreq, protoreq.interceptors\n"
         "print([m for m in sys.modules if m.startswith('opentelemetry')])\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.strip() == "[]"
 
 
@@ -374,5 +382,23 @@ def test_protoreq_otel_without_opentelemetry_names_the_extra() -> None:
         "except ImportError as error:\n"
         "    print(error)\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert "pip install 'protoreq[otel]'" in result.stdout
+
+
+async def test_a_cancelled_async_call_ends_its_spans(target: str, telemetry: Telemetry) -> None:
+    """The awaiting task is cancelled mid-call: no answer, but the spans end, with the reason."""
+    async with GrpcClient(target, interceptors=[telemetry.interceptor]) as client:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(client.call_async(GetUserGrpcRequest(user_id="slow:5")), 0.3)
+
+    span = telemetry.call_span()
+    assert span.attributes is not None
+    assert span.attributes["error.type"] == "asyncio.exceptions.CancelledError"
+    assert span.status.status_code is StatusCode.ERROR
+    (attempt,) = telemetry.attempt_spans(span)
+    assert attempt.end_time is not None
+    (point,) = telemetry.points("rpc.client.call.duration")
+    assert point.attributes["error.type"] == "asyncio.exceptions.CancelledError"
