@@ -17,10 +17,10 @@ renamed ``rpc.response.status_code`` to ``rpc.status_code``):
   name), with ``protoreq.attempt`` (1, 2, ...), ``protoreq.retry.backoff`` (the
   seconds waited before it) and the attempt's own status; its context is what
   ``traceparent`` carries to the server;
-* the histograms ``rpc.client.call.duration`` (seconds, the whole call, the span's
-  attributes minus none) and ``grpc.client.attempt.duration`` (seconds, per
-  attempt; semconv has no attempt metric, so gRFC A66's name and labels
-  ``grpc.method``, ``grpc.target``, ``grpc.status``).
+* the histograms ``rpc.client.call.duration`` (seconds, the whole call, with the
+  span's attributes) and ``grpc.client.attempt.duration`` (seconds, per attempt;
+  semconv has no attempt metric, so gRFC A66's name and labels ``grpc.method``,
+  ``grpc.target``, ``grpc.status``, which grpcio's own OpenTelemetry plugin uses).
 
 When the span's context is valid (an SDK is installed, sampled or not), the
 call's trace id — ``x-trace-id``, its log records, ``GrpcResponse.trace_id()``

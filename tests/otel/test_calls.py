@@ -12,6 +12,8 @@ from typing import Any
 import grpc
 import pytest
 from opentelemetry import metrics, trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import SpanKind, StatusCode
 
 from protoreq import GrpcClient, RetryPolicy
@@ -360,6 +362,22 @@ def test_without_an_sdk_calls_keep_protoreqs_own_trace_id(target: str, call_log:
     assert len(trace_id) == 32
     assert call_log.last().metadata["x-trace-id"] == trace_id
     assert "traceparent" not in call_log.last().metadata
+
+
+def test_a_sampled_out_call_still_joins_its_trace(target: str, call_log: CallLog) -> None:
+    """Not recorded, but the trace id (and an unsampled traceparent) still go out: downstream
+    services and the logs agree on it."""
+    interceptor = OpenTelemetryInterceptor(
+        TracerProvider(sampler=ALWAYS_OFF), metrics.NoOpMeterProvider()
+    )
+    with GrpcClient(target, interceptors=[interceptor]) as client:
+        response = client.call(GetUserGrpcRequest(user_id="u-1"))
+
+    seen = call_log.last().metadata
+    version, trace_id, _, flags = str(seen["traceparent"]).split("-")
+    assert version == "00"
+    assert int(flags, 16) & 1 == 0  # not sampled (bit 1 may say the trace id is random)
+    assert seen["x-trace-id"] == trace_id == response.trace_id()
 
 
 def test_importing_protoreq_never_imports_opentelemetry() -> None:
