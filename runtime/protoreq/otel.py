@@ -47,7 +47,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
 try:
     from opentelemetry import metrics, propagate, trace
@@ -135,6 +135,8 @@ OLD_DURATION_BUCKETS: Final = (
 """Milliseconds, for the v1.37 ``rpc.client.duration``."""
 
 _OK: Final = grpc.StatusCode.OK
+
+Attributes: TypeAlias = dict[str, AttributeValue]
 _SCHEMES_WITHOUT_HOST: Final = ("ipv4:", "ipv6:")
 """Address lists: no single low-cardinality name, so the whole target is the address."""
 _UNIX_SCHEMES: Final = ("unix:", "unix-abstract:")
@@ -297,15 +299,15 @@ class OpenTelemetryInterceptor(Interceptor):
             attempt_metric_attributes={GRPC_METHOD: full_name, GRPC_TARGET: _grpc_target(target)},
         )
 
-    def _status_attributes(self, code: grpc.StatusCode) -> dict[str, AttributeValue]:
-        attributes: dict[str, AttributeValue] = {}
+    def _status_attributes(self, code: grpc.StatusCode) -> tuple[Attributes, Attributes]:
+        """``(current, old)`` attributes for how a call or attempt ended."""
+        current: Attributes = {}
         if self._current:
-            attributes[RPC_RESPONSE_STATUS_CODE] = code.name
+            current[RPC_RESPONSE_STATUS_CODE] = code.name
             if code is not _OK:
-                attributes[ERROR_TYPE] = code.name
-        if self._old:
-            attributes[OLD_RPC_GRPC_STATUS_CODE] = code.value[0]
-        return attributes
+                current[ERROR_TYPE] = code.name
+        old: Attributes = {OLD_RPC_GRPC_STATUS_CODE: code.value[0]} if self._old else {}
+        return current, old
 
     # -- the call span ------------------------------------------------------------------------
 
@@ -328,14 +330,14 @@ class OpenTelemetryInterceptor(Interceptor):
         telemetry.ended = True
         code = outcome.status_code()
         self._end_attempt(telemetry, code, outcome.details())
-        attributes = self._status_attributes(code)
+        current, old = self._status_attributes(code)
         span = telemetry.span
         if span.is_recording():
-            span.set_attributes(attributes)
+            span.set_attributes({**current, **old})
             if code is not _OK:
                 span.set_status(Status(StatusCode.ERROR, outcome.details() or None))
         span.end()
-        self._record_call(telemetry, attributes)
+        self._record_call(telemetry, current, old)
 
     def _end_with_exception(self, telemetry: _CallTelemetry, error: BaseException) -> None:
         """The call raised instead of answering (its caller's messages raised, the task was
@@ -344,7 +346,7 @@ class OpenTelemetryInterceptor(Interceptor):
             return
         telemetry.ended = True
         error_type = f"{type(error).__module__}.{type(error).__qualname__}"
-        attributes: dict[str, AttributeValue] = {ERROR_TYPE: error_type} if self._current else {}
+        attributes: Attributes = {ERROR_TYPE: error_type} if self._current else {}
         for span in (telemetry.attempt_span, telemetry.span):
             if span is None:
                 continue
@@ -354,16 +356,14 @@ class OpenTelemetryInterceptor(Interceptor):
                 span.set_status(Status(StatusCode.ERROR, str(error) or None))
             span.end()
         telemetry.attempt_span = None
-        self._record_call(telemetry, attributes)
+        self._record_call(telemetry, attributes, {})
 
-    def _record_call(self, telemetry: _CallTelemetry, status: Mapping[str, AttributeValue]) -> None:
+    def _record_call(self, telemetry: _CallTelemetry, current: Attributes, old: Attributes) -> None:
         seconds = time.monotonic() - telemetry.started
         names = telemetry.names
         if self._call_duration is not None:
-            current = {k: v for k, v in status.items() if k != OLD_RPC_GRPC_STATUS_CODE}
             self._call_duration.record(seconds, {**names.metric_attributes, **current})
         if self._old_call_duration is not None:
-            old = {k: v for k, v in status.items() if k == OLD_RPC_GRPC_STATUS_CODE}
             self._old_call_duration.record(seconds * 1000, {**names.old_metric_attributes, **old})
 
     # -- attempts -----------------------------------------------------------------------------
@@ -372,7 +372,7 @@ class OpenTelemetryInterceptor(Interceptor):
         telemetry: _CallTelemetry | None = call.state.get(self)
         if telemetry is None:
             return
-        attributes: dict[str, AttributeValue] = {ATTEMPT: call.attempt}
+        attributes: Attributes = {ATTEMPT: call.attempt}
         if call.attempt > 1:
             attributes[RETRY_BACKOFF] = call.backoff
         parent = trace.set_span_in_context(telemetry.span)
@@ -401,7 +401,8 @@ class OpenTelemetryInterceptor(Interceptor):
             return
         telemetry.attempt_span = None
         if span.is_recording():
-            span.set_attributes(self._status_attributes(code))
+            current, old = self._status_attributes(code)
+            span.set_attributes({**current, **old})
             if code is not _OK:
                 span.set_status(Status(StatusCode.ERROR, details or None))
         span.end()
