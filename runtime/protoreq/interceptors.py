@@ -86,7 +86,10 @@ class Interceptor:
         """After the call: ``outcome`` is what the caller gets (a stream's final status)."""
 
     def on_attempt_start(self, call: ClientCall) -> None:
-        """Before each attempt (``call.attempt`` counts from 1); metadata changes apply to it."""
+        """Before each attempt (``call.attempt`` counts from 1); metadata changes apply to it.
+
+        ``call.backoff`` is how long the retry layer waited before this attempt (0 for the first).
+        """
 
     def on_attempt_end(self, call: ClientCall, outcome: GrpcResponse[Any]) -> None:
         """After each attempt, before the retry or hedging layer decides what comes next."""

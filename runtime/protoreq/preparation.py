@@ -82,6 +82,8 @@ class PreparedCall:
     attempt: int = 0
     retries_since_pushback: int = 0  # the backoff grows with it; server pushback resets it
     compression: grpc.Compression | None = None  # the request's own choice; None: the client's
+    backoff: float = 0.0
+    """Seconds the retry layer waited before this attempt (0 before the first); for hooks."""
     _state: dict[object, Any] | None = None
     _when_done: list[Callable[[GrpcResponse[Any]], object]] | None = None
 

@@ -49,6 +49,7 @@ class RetryLayer:
             delay = self.delay(prepared, response)
             if delay is None:
                 return response
+            prepared.backoff = delay
             time.sleep(delay)
 
     async def send_async(self, prepared: PreparedCall) -> GrpcResponse[Any]:
@@ -62,6 +63,7 @@ class RetryLayer:
             delay = self.delay(prepared, response)
             if delay is None:
                 return response
+            prepared.backoff = delay
             await asyncio.sleep(delay)
 
     def delay(self, prepared: PreparedCall, response: GrpcResponse[Any]) -> float | None:

@@ -31,6 +31,7 @@ RECEIVED_FIELD: Final = "rpc_messages_received"
 
 CANCELLED_BY_CLIENT: Final = "the stream was cancelled by the client"
 CANCELLED_WITH_TASK: Final = "the task consuming the stream was cancelled"
+CANCELLED_WHEN_DROPPED: Final = "the stream was dropped before its end (garbage collected)"
 
 
 class StreamNotFinishedError(ProtoreqError, RuntimeError):
@@ -173,6 +174,15 @@ class StreamCore:
         elif self.on_end is not None:
             self.on_end(response)
         return True
+
+    def dropped(self) -> None:
+        """The stream object went away unended (a ``break`` out of the only loop over it).
+
+        It ends here, CANCELLED, so its record is logged and interceptors' end hooks run;
+        grpcio cancels its own call when that is collected too.
+        """
+        if self.ended_with is None and self.prepared is not None:
+            self.finish_cancelled(CANCELLED_WHEN_DROPPED)
 
     def outcome(self) -> GrpcResponse[Any]:
         """The status the stream ended with; asking before the end is an error, not a wait."""

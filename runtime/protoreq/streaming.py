@@ -243,6 +243,13 @@ class GrpcStream(_StreamStatus[T]):
         """Cancel the stream unless it has ended; the ``with`` block does this on exit."""
         self.cancel()
 
+    def __del__(self) -> None:
+        # Dropped unended (a ``break`` out of the only loop over it): end it now, CANCELLED.
+        core = getattr(self, "_core", None)  # None if __init__ did not finish
+        if core is not None and core.ended_with is None and core.prepared is not None:
+            self._call.cancel()
+            core.dropped()
+
     def __enter__(self) -> Self:
         return self
 
@@ -367,6 +374,12 @@ class AsyncGrpcStream(_StreamStatus[T]):
             return False
         self._call.cancel()
         return self._core.finish_cancelled()
+
+    def __del__(self) -> None:
+        # No cancel() here: this may run off the loop's thread; grpc.aio cancels a collected call.
+        core = getattr(self, "_core", None)
+        if core is not None:
+            core.dropped()
 
     async def aclose(self) -> None:
         """Cancel the stream unless it has ended, and wait until its sending task has stopped."""
