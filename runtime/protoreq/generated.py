@@ -82,7 +82,7 @@ class GeneratedGrpcRequest(_NamedByRpc, BaseGrpcRequest[ReqT, RespT]):
         metadata: Mapping[str, MetadataValue] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Self:
-        """A request that sends ``message`` as it is (not copied)."""
+        """A request that sends ``message`` as it is (not copied; the constructor is not run)."""
         return _from_message(cls, message, metadata, timeout)
 
 
@@ -102,7 +102,7 @@ class GeneratedServerStreamingGrpcRequest(_NamedByRpc, ServerStreamingGrpcReques
         metadata: Mapping[str, MetadataValue] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Self:
-        """A request that sends ``message`` as it is (not copied)."""
+        """A request that sends ``message`` as it is (not copied; the constructor is not run)."""
         return _from_message(cls, message, metadata, timeout)
 
 
