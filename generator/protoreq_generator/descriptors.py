@@ -38,6 +38,7 @@ from protoreq_generator.model import (
     KeywordAlias,
     Method,
     NameImport,
+    Oneof,
     Service,
     Shape,
 )
@@ -104,14 +105,20 @@ def _syntax(file: d.FileDescriptorProto) -> str:
     return file.syntax or "proto2"
 
 
-def _explicit_presence(file: d.FileDescriptorProto, proto_field: d.FieldDescriptorProto) -> bool:
-    """Editions: the field's ``field_presence`` feature, else the file's, else EXPLICIT."""
+def _presence(
+    file: d.FileDescriptorProto, proto_field: d.FieldDescriptorProto
+) -> d.FeatureSet.FieldPresence.ValueType:
+    """Editions: the field's ``field_presence`` feature, else the file's, else EXPLICIT.
+
+    Message-level features are not read: mypy-protobuf's stubs do not read them
+    either, and the constructor types must agree with the stubs.
+    """
     presence = d.FeatureSet.EXPLICIT
     if file.options.features.HasField("field_presence"):
         presence = file.options.features.field_presence
     if proto_field.options.features.HasField("field_presence"):
         presence = proto_field.options.features.field_presence
-    return presence != d.FeatureSet.IMPLICIT
+    return presence
 
 
 @dataclass
@@ -122,12 +129,6 @@ class _Imports:
     aliases: dict[str, str] = field(default_factory=dict)
 
     def settle(self) -> None:
-        for module in self.modules:
-            if naming.module_has_keyword(module):
-                raise GenerationError(
-                    f"cannot import {module}: a Python keyword in a module path "
-                    "cannot be imported (rename the .proto file or its folder)"
-                )
         self.aliases = naming.module_aliases(self.modules)
 
     def statements(self) -> tuple[ImportStatement, ...]:
@@ -150,6 +151,28 @@ class _Imports:
                 ImportStatement(package, (name,)) for name in names if name.alias != name.name
             )
         return (*plain, *from_imports)
+
+
+def _check_importable(generating: str, proto_name: str) -> None:
+    """Refuse a .proto whose Python module no ``import`` statement can name.
+
+    protoc's own Python generator writes such a ``_pb2.py`` (``2fa/x_pb2.py``)
+    without complaint, but neither it nor a protoreq module beside it could be
+    imported, and an ``import`` of it would be a SyntaxError: so this is an
+    error, reported before anything is written.
+    """
+    module = naming.pb2_module(proto_name)
+    part = naming.unimportable_part(module)
+    if part is None:
+        return
+    what = "its" if proto_name == generating else f"the module of {proto_name},"
+    reason = "is a Python keyword" if part in naming.PYTHON_KEYWORDS else "is not an identifier"
+    raise GenerationError(
+        f"{generating}: {what} Python module would be {module}, which no import can name "
+        f"({part!r} {reason}); rename the folder or file (letters, digits "
+        "and _ only, not starting with a digit; - is allowed in file names) or pass an "
+        "include path (-I) below the offending folder"
+    )
 
 
 def _isort_key(name: str) -> tuple[int, str]:
@@ -205,7 +228,9 @@ class _FileBuilder:
         """Import every ``_pb2`` module needed and create the keyword aliases, before naming."""
         referenced = set(self._referenced_types())
         files = {self.index.get(type_name).file.name for type_name in referenced}
-        for file_name in files:
+        _check_importable(self.file.name, self.file.name)
+        for file_name in sorted(files):
+            _check_importable(self.file.name, file_name)
             self.imports.modules.add(naming.pb2_module(file_name))
         self.imports.settle()
         for type_name in referenced:
@@ -256,30 +281,38 @@ class _FileBuilder:
     def _field(
         self, raw: RawField, message_file: d.FileDescriptorProto, syntax: str, param: str
     ) -> Field:
-        name, field_type, type_name, repeated, map_key, in_oneof, proto3_optional, _ = raw
+        name, field_type, type_name, repeated, map_key, in_oneof, proto3_optional, required, _ = raw
         is_message = field_type in _MESSAGE_TYPES
         enum_default: str | None = None
         scalar = _SCALAR_TYPES.get(field_type)
         value_type = scalar if scalar is not None else self._value_type(field_type, type_name)
+        implicit = False
+        if syntax == "editions":
+            presence = _presence(message_file, raw.proto)
+            implicit = presence == d.FeatureSet.IMPLICIT
+            required = presence == d.FeatureSet.LEGACY_REQUIRED
         if map_key is not None:
             shape = Shape.MAP
         elif repeated:
             shape = Shape.REPEATED
+        elif required:
+            shape = Shape.REQUIRED
         elif is_message or in_oneof:
             shape = Shape.OPTIONAL
-        elif syntax == "proto3":
+        elif syntax == "proto3" or implicit:
             shape = Shape.PLAIN
-        elif syntax == "editions":
-            shape = Shape.OPTIONAL if _explicit_presence(message_file, raw.proto) else Shape.PLAIN
         else:
             shape = Shape.OPTIONAL
-        # mypy-protobuf's constructor stub leaves out hard keywords and types proto3 oneof
-        # scalars without None; a keyword argument starting with "__" would be mangled.
+        # mypy-protobuf's constructor stub (its rule, exactly) types without None every
+        # proto3 singular scalar that is not `optional`, and in editions every field whose
+        # presence (the field's feature, else the file's) is IMPLICIT; it leaves out hard
+        # keywords. An argument that may be None cannot be passed to such a parameter; and
+        # a keyword argument starting with "__" would be mangled.
+        stub_without_none = implicit or (
+            syntax == "proto3" and not is_message and not repeated and not proto3_optional
+        )
         typed = naming.keyword_safe(name) and not (
-            shape is Shape.OPTIONAL
-            and syntax == "proto3"
-            and not is_message
-            and not proto3_optional
+            stub_without_none and shape is not Shape.PLAIN and shape is not Shape.REQUIRED
         )
         if shape is Shape.PLAIN and field_type == F.TYPE_ENUM:
             enum_default = self._enum_default(type_name)
@@ -305,12 +338,31 @@ class _FileBuilder:
         fields = []
         known = self.known_fields
         for raw, param in zip(raws, params, strict=True):
-            key = (raw[:7], param, syntax)  # everything _field reads, but the descriptor itself
+            key = (raw[:8], param, syntax)  # everything _field reads, but the descriptor itself
             found = known.get(key)
             if found is None:
                 found = known[key] = self._field(raw, file, syntax, param)
             fields.append(found)
         return tuple(fields)
+
+    def _oneofs(
+        self, method: d.MethodDescriptorProto, fields: tuple[Field, ...]
+    ) -> tuple[Oneof, ...]:
+        """The request message's oneofs of two or more members (proto3 ``optional`` is not one)."""
+        raws = self.index.fields(method.input_type)
+        members: dict[int, list[str]] = {}
+        for raw, one in zip(raws, fields, strict=True):
+            if raw.in_oneof and not raw.proto3_optional:
+                members.setdefault(raw.proto.oneof_index, []).append(one.param)
+        if not members:
+            return ()
+        message = self.index.get(method.input_type).message
+        assert message is not None
+        return tuple(
+            Oneof(message.oneof_decl[index].name, tuple(params))
+            for index, params in sorted(members.items())
+            if len(params) > 1
+        )
 
     # -- services ----------------------------------------------------------------------
 
@@ -320,22 +372,12 @@ class _FileBuilder:
 
     def _class_names(self) -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, str], ...]]:
         """Request class names per service and facade class names, settled together."""
-        wanted = naming.request_class_bases(
+        return naming.class_names(
             [
                 (service.name, [method.name for method in service.method])
                 for service in self.file.service
             ]
         )
-        flat = [name for names in wanted for name in names]
-        facades = [
-            name
-            for service in self.file.service
-            for name in naming.facade_class_names(service.name)
-        ]
-        settled = iter(naming.allocate([*flat, *facades]))
-        requests = tuple(tuple(next(settled) for _ in names) for names in wanted)
-        facade_pairs = tuple((next(settled), next(settled)) for _ in self.file.service)
-        return requests, facade_pairs
 
     def build(self) -> File:
         self._settle_types()
@@ -376,6 +418,7 @@ class _FileBuilder:
             streams_requests = method.client_streaming
             cardinality = _CARDINALITY[streams_requests, method.server_streaming]
             options = method.options
+            fields = () if streams_requests else self._fields(method, module_level)
             methods.append(
                 Method(
                     names[m],
@@ -386,29 +429,41 @@ class _FileBuilder:
                     _IDEMPOTENCY.get(options.idempotency_level, Idempotency.UNKNOWN),
                     self.ref(method.input_type),
                     self.ref(method.output_type),
-                    () if streams_requests else self._fields(method, module_level),
+                    fields,
                     self._doc(_SERVICE_PATH, s, _METHOD_PATH, m),
                     options.deprecated or service_deprecated,
+                    self._oneofs(method, fields) if fields else (),
                 )
             )
         return tuple(methods)
 
     def _file(self, services: tuple[Service, ...]) -> File:
         methods = [method for service in services for method in service.methods]
-        abc = {"Mapping"}
-        typing = {"ClassVar"}
-        runtime = {
-            "USE_CLIENT_DEFAULT",
-            "UseClientDefault",
-            "RpcMethod",
-            "Cardinality",
-            "Idempotency",
-        }
+        abc: set[str] = set()
+        typing: set[str] = set()
+        runtime: set[str] = set()
+        helpers: set[str] = set()
+        if methods:  # what every request class spells
+            abc.add("Mapping")
+            typing.add("ClassVar")
+            runtime.update(
+                (
+                    "USE_CLIENT_DEFAULT",
+                    "UseClientDefault",
+                    "RpcMethod",
+                    "Cardinality",
+                    "Idempotency",
+                )
+            )
         seen_fields: set[tuple[Field, ...]] = set()
         for method in methods:
             runtime.add(method.runtime_base)
             if method.cardinality.streams_requests:
                 abc.update(("Iterable", "AsyncIterable"))
+            if method.oneofs:
+                helpers.add("oneof_conflict")
+            if method.deprecated and self.options.facade:
+                helpers.add("construct_quietly")
             fields = method.fields
             if fields in seen_fields:
                 continue
@@ -420,21 +475,20 @@ class _FileBuilder:
                     typing.add("Any")
         if self.keyword_aliases:
             typing.add("TYPE_CHECKING")
-        if self.options.facade:
+        if self.options.facade and services:
             runtime.add("GrpcCaller")
             for method in methods:
                 if method.cardinality.streams_responses:
                     runtime.update(("GrpcStream", "AsyncGrpcStream"))
                 else:
                     runtime.add("GrpcResponse")
+        stdlib = (_name_import("collections.abc", abc), _name_import("typing", typing))
         return File(
             proto_name=self.file.name,
             output_name=naming.output_path(self.file.name),
-            stdlib_imports=(
-                _name_import("collections.abc", abc),
-                _name_import("typing", typing),
-            ),
-            runtime_import=_name_import("protoreq", runtime),
+            stdlib_imports=tuple(imported for imported in stdlib if imported.names),
+            runtime_import=_name_import("protoreq", runtime) if runtime else None,
+            helper_import=_name_import("protoreq.generated", helpers) if helpers else None,
             pb2_imports=self.imports.statements(),
             keyword_aliases=tuple(
                 sorted(self.keyword_aliases.values(), key=lambda alias: alias.name)

@@ -69,6 +69,8 @@ class RawField(NamedTuple):
     """For a map, the Python type of its keys (``str``, ``int``, ``bool``); else ``None``."""
     in_oneof: bool
     proto3_optional: bool
+    required: bool
+    """proto2 ``required`` (editions ``LEGACY_REQUIRED`` is a feature: see ``proto``)."""
     proto: d.FieldDescriptorProto
     """The descriptor itself, for the rare questions (editions features)."""
 
@@ -135,5 +137,6 @@ class TypeIndex:
             map_key,
             not repeated and proto.HasField("oneof_index"),
             proto.proto3_optional,
+            proto.label == F.LABEL_REQUIRED,
             proto,
         )

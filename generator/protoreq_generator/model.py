@@ -45,6 +45,8 @@ class Shape(enum.StrEnum):
 
     PLAIN = "plain"
     """No presence: ``name: T = <zero>``."""
+    REQUIRED = "required"
+    """proto2 ``required`` (editions ``LEGACY_REQUIRED``): ``name: T``, no default."""
     OPTIONAL = "optional"
     """Has presence (message, oneof, ``optional``, editions explicit): ``T | None = None``."""
     REPEATED = "repeated"
@@ -89,9 +91,19 @@ class Field(NamedTuple):
     """Whether the message's typed constructor (mypy-protobuf stub) takes the argument as is.
 
     False for names the stub leaves out (hard keywords) and for values the stub
-    types without ``None`` (proto3 oneof scalars); those go through an
+    types without ``None`` while the argument may be ``None`` (proto3 oneof
+    scalars; in editions, every field with implicit presence: messages,
+    repeated fields, maps and oneof members too); those go through an
     ``Any``-typed mapping, where protobuf reads ``None`` as "not set".
     """
+
+
+class Oneof(NamedTuple):
+    """A oneof of a request message with two or more members: at most one may be given."""
+
+    name: str
+    params: tuple[str, ...]
+    """The keyword arguments of its members, in declaration order."""
 
 
 class Method(NamedTuple):
@@ -120,6 +132,12 @@ class Method(NamedTuple):
     (``warnings.deprecated``, or ``typing_extensions.deprecated`` before Python
     3.13): constructing one warns with ``DeprecationWarning`` and type checkers
     flag its use; the docstring says so too.
+    """
+    oneofs: tuple[Oneof, ...] = ()
+    """The request message's oneofs whose members are keyword arguments (two or more each).
+
+    The constructor refuses more than one member of each (the message would keep
+    only the last); messages without oneofs pay nothing for the check.
     """
 
     @property
@@ -194,8 +212,10 @@ class File:
     output_name: str
     stdlib_imports: tuple[NameImport, ...]
     """``from collections.abc ...``, ``from typing ...`` (sorted, unused ones left out)."""
-    runtime_import: NameImport
-    """``from protoreq import ...``."""
+    runtime_import: NameImport | None
+    """``from protoreq import ...``; ``None`` when nothing is needed (services without RPCs)."""
+    helper_import: NameImport | None
+    """``from protoreq.generated import ...``: helpers only some modules need."""
     pb2_imports: tuple[ImportStatement, ...]
     """The ``_pb2`` modules, in isort's order: ``import`` statements first, then by package."""
     keyword_aliases: tuple[KeywordAlias, ...]

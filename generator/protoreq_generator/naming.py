@@ -11,8 +11,10 @@ Rules (stable: changing one changes users' code, so each is part of the API):
   fewest trailing package names that tell them apart (``a.b.common_pb2`` and
   ``a.c.common_pb2`` -> ``b_common_pb2``, ``c_common_pb2``), or, should those
   still collide, with protoc's own alias (``a_dot_b_dot_common__pb2``). A
-  module path containing a hard Python keyword cannot be written in an
-  ``import`` statement and is an error.
+  module path that an ``import`` statement cannot spell (a hard keyword, or a
+  folder or file name that is not an ASCII identifier, such as ``2fa/`` or
+  ``my file.proto``) is an error naming the .proto file: protoc writes a
+  ``_pb2.py`` there all the same, but no ``import`` can reach it.
 * **Request classes** are ``<Method>GrpcRequest`` with the method name in
   PascalCase (``get_user`` -> ``GetUserGrpcRequest``). When two services of one
   file have methods with the same PascalCase name, *all* of those classes take
@@ -23,7 +25,10 @@ Rules (stable: changing one changes users' code, so each is part of the API):
   imported ``BaseGrpcRequest``) are escaped as below: ``GetUserGrpcRequest_``.
 * **Facades** are ``<Service>Client`` and ``Async<Service>Client``; their
   methods are the snake_case method names (``GetHTTPStatus`` ->
-  ``get_http_status``).
+  ``get_http_status``). A service's sync facade always keeps its plain name:
+  when ``Async<Service>Client`` is also the sync facade of another service of
+  the file (services ``Foo`` and ``AsyncFoo``), the async facade is the one
+  escaped (``AsyncFooClient_``), whatever order the services are declared in.
 * **Keyword arguments** are the proto field names, unchanged where possible.
 * **Escaping.** A name found in :data:`RESERVED` (Python keywords, soft
   keywords, the builtins generated code uses, the names of the runtime's
@@ -140,6 +145,8 @@ MODULE_NAMES = frozenset(
         "Mapping",
         "Self",
         "deprecated",
+        "construct_quietly",
+        "oneof_conflict",
         "USE_CLIENT_DEFAULT",
         "AsyncGrpcStream",
         "BaseGrpcRequest",
@@ -238,6 +245,29 @@ def request_class_bases(
     )
 
 
+def class_names(
+    services: Sequence[tuple[str, Sequence[str]]],
+) -> tuple[tuple[tuple[str, ...], ...], tuple[tuple[str, str], ...]]:
+    """Request class names per service, and each service's (sync, async) facade class names.
+
+    Given ``(service, methods)`` pairs in declaration order. All are settled in
+    one scope; sync facades claim their names before async ones (the facade rule
+    of the module docstring), request classes before both.
+    """
+    requests = request_class_bases(services)
+    facades = [facade_class_names(service) for service, _ in services]
+    wanted = [
+        *(name for names in requests for name in names),
+        *(sync for sync, _ in facades),
+        *(async_ for _, async_ in facades),
+    ]
+    settled = iter(allocate(wanted))
+    request_names = tuple(tuple(next(settled) for _ in names) for names in requests)
+    sync_names = [next(settled) for _ in facades]
+    async_names = [next(settled) for _ in facades]
+    return request_names, tuple(zip(sync_names, async_names, strict=True))
+
+
 def facade_class_names(service: str) -> tuple[str, str]:
     """The sync and async facade class names wanted for ``service``."""
     base = pascal_case(service) + FACADE_SUFFIX
@@ -293,8 +323,16 @@ def module_aliases(modules: Iterable[str]) -> dict[str, str]:
     }
 
 
-def module_has_keyword(module: str) -> bool:
-    return any(part in PYTHON_KEYWORDS for part in module.split("."))
+def unimportable_part(module: str) -> str | None:
+    """The first part of a dotted module path that an ``import`` statement cannot spell.
+
+    Hard keywords, and anything that is not an identifier: a folder ``2fa``, a
+    file ``my file.proto``, a dot inside a folder name (``v1.2/``).
+    """
+    for part in module.split("."):
+        if part in PYTHON_KEYWORDS or not part.isidentifier() or not part.isascii():
+            return part
+    return None
 
 
 def type_path_needs_alias(parts: Sequence[str]) -> bool:

@@ -18,8 +18,8 @@ requests keep subclassing the public kinds, where ``service_name()``,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Iterable, Mapping
-from typing import Any, Self
+from collections.abc import AsyncIterable, Callable, Iterable, Mapping
+from typing import Any, ParamSpec, Self, TypeVar, cast
 
 from protoreq._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from protoreq.errors import InvalidRequestError
@@ -30,6 +30,7 @@ from protoreq.request import (
     ClientStreamingGrpcRequest,
     MetadataValue,
     ServerStreamingGrpcRequest,
+    _RequestDefaults,
     _RequestSettings,
 )
 
@@ -38,7 +39,12 @@ __all__ = [
     "GeneratedClientStreamingGrpcRequest",
     "GeneratedGrpcRequest",
     "GeneratedServerStreamingGrpcRequest",
+    "construct_quietly",
+    "oneof_conflict",
 ]
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
 
 
 class _NamedByRpc(_RequestSettings):
@@ -76,10 +82,8 @@ class GeneratedGrpcRequest(_NamedByRpc, BaseGrpcRequest[ReqT, RespT]):
         metadata: Mapping[str, MetadataValue] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Self:
-        """A request that sends ``message`` as it is (not copied)."""
-        request = cls(metadata=metadata, timeout=timeout)
-        request._message = message
-        return request
+        """A request that sends ``message`` as it is (not copied; the constructor is not run)."""
+        return _from_message(cls, message, metadata, timeout)
 
 
 class GeneratedServerStreamingGrpcRequest(_NamedByRpc, ServerStreamingGrpcRequest[ReqT, RespT]):
@@ -98,10 +102,8 @@ class GeneratedServerStreamingGrpcRequest(_NamedByRpc, ServerStreamingGrpcReques
         metadata: Mapping[str, MetadataValue] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> Self:
-        """A request that sends ``message`` as it is (not copied)."""
-        request = cls(metadata=metadata, timeout=timeout)
-        request._message = message
-        return request
+        """A request that sends ``message`` as it is (not copied; the constructor is not run)."""
+        return _from_message(cls, message, metadata, timeout)
 
 
 class GeneratedClientStreamingGrpcRequest(_NamedByRpc, ClientStreamingGrpcRequest[ReqT, RespT]):
@@ -120,3 +122,40 @@ class GeneratedBidiStreamingGrpcRequest(_NamedByRpc, BidiStreamingGrpcRequest[Re
 
     def messages(self) -> Iterable[ReqT] | AsyncIterable[ReqT]:
         return self._messages
+
+
+def _from_message(
+    cls: type[_R],
+    message: Any,
+    metadata: Mapping[str, MetadataValue] | None,
+    timeout: float | UseClientDefault | None,
+) -> _R:
+    """``from_message()``: the constructor is skipped, so required fields need no values."""
+    request = cls.__new__(cls)  # a deprecated class warns here, as its constructor would
+    _RequestDefaults.__init__(cast(Any, request), metadata=metadata, timeout=timeout)
+    cast(Any, request)._message = message
+    return request
+
+
+def construct_quietly(cls: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+    """``cls(...)`` without the warning of a class marked ``@deprecated``.
+
+    For the facade method of a deprecated RPC: the method is marked too, and has
+    warned its caller already (at the caller's line, where the class could not).
+    ``@deprecated`` warns in ``__new__``, which this skips.
+    """
+    request: Any = object.__new__(cast(type[_R], cls))
+    request.__init__(*args, **kwargs)
+    return cast(_R, request)
+
+
+def oneof_conflict(request: object, oneof: str, /, **members: object) -> InvalidRequestError:
+    """The error for a constructor given several members of one oneof (``None`` = not given).
+
+    Built only when the generated check has failed, so it may take its time.
+    """
+    given = [name for name, value in members.items() if value is not None]
+    return InvalidRequestError(
+        f"{type(request).__name__}: {', '.join(given[:-1])} and {given[-1]} are members of "
+        f"oneof {oneof!r}, which holds one value; pass at most one of them"
+    )

@@ -23,12 +23,14 @@ def make_field(
     oneof_index: int | None = None,
     proto3_optional: bool = False,
     presence: int | None = None,
+    required: bool = False,
 ) -> d.FieldDescriptorProto:
+    label = F.LABEL_REQUIRED if required else F.LABEL_OPTIONAL
     field = F(
         name=name,
         number=number,
         type=field_type,  # type: ignore[arg-type]
-        label=F.LABEL_REPEATED if repeated else F.LABEL_OPTIONAL,
+        label=F.LABEL_REPEATED if repeated else label,
         type_name=type_name,
         proto3_optional=proto3_optional,
     )

@@ -10,7 +10,9 @@ API in ``tests/typing/generated/``.
 from __future__ import annotations
 
 import importlib
+import inspect
 import os
+import re
 import shutil
 import sys
 import warnings
@@ -21,16 +23,20 @@ from typing import Any
 import pytest
 
 from protoreq import Cardinality, Idempotency, RpcMethod
+from protoreq.errors import InvalidRequestError
 from protoreq.testing import FakeGrpcClient
+from protoreq_generator.protoc import Invocation, ProtocError, compile_into
 from tests.generator.support import PYPROJECT, REPO_ROOT, TYPING_DIR, run
 
 EXPECTED = [
     "corpus/deep/nested/folder/deep_protoreq.py",
     "corpus/deprecation_protoreq.py",
     "corpus/edition2024_protoreq.py",
+    "corpus/editions_implicit_protoreq.py",
     "corpus/editions_protoreq.py",
     "corpus/names/long_protoreq.py",
     "corpus/names/names_protoreq.py",
+    "corpus/no_rpcs_protoreq.py",
     "corpus/orders/orders_protoreq.py",
     "corpus/proto2_protoreq.py",
     "corpus/shared_protoreq.py",
@@ -216,12 +222,23 @@ def test_names_escaped_everywhere(corpus_out: Path) -> None:
     assert names.GetUserGrpcRequest_.rpc.method == "GetUser"
     assert hasattr(names.GrpcClient_, "call_")
     assert hasattr(names.GrpcClient_, "get_http_status")
+    # Service AsyncGrpc's sync facade keeps its name; Grpc's async facade is escaped.
+    assert hasattr(names.AsyncGrpcClient, "nothing")
+    assert not inspect.iscoroutinefunction(names.AsyncGrpcClient.nothing)
+    assert inspect.iscoroutinefunction(names.AsyncGrpcClient_.call_)
+    assert hasattr(names.AsyncAsyncGrpcClient, "nothing")
     shared = load("corpus.shared_protoreq")
     assert shared.UserServiceGetGrpcRequest.rpc.path == "/corpus.shared.UserService/Get"
     assert shared.AdminServiceGetGrpcRequest.rpc.path == "/corpus.shared.AdminService/Get"
     assert shared.AdminServiceListGrpcRequest.rpc.path == "/corpus.shared.AdminService/list"
     commentary = names.SayGrpcRequest.__doc__
     assert commentary == 'Ends with a quote "'
+    assert names.QuoteGrpcRequest.__doc__ == 'Ends with triple quotes """'
+    assert names.SlashGrpcRequest.__doc__ == '"Starts with a quote, ends with a backslash \\'
+    assert names.EscapesGrpcRequest.__doc__ == (
+        'Escapes stay text: \\n \\t \\x41 \\u0041 \\N{DASH} \\" \\\\""" ""\'\'\' and a tab:\t.'
+    )
+    assert names.CommentaryClient.say.__doc__ == 'Ends with a quote "'
     words = " ".join((names.CommentaryClient.__doc__ or "").split())
     assert 'backslash \\d, "triple" """quotes""", unicode \u2013 \u201ccurly\u201d' in words
     assert "\xe9 \u4e16\u754c \U0001f600, and a very long line" in words
@@ -346,3 +363,151 @@ def test_mypy_strict_and_ruff_accept_the_output(
     )
     assert fmt.returncode == 0, fmt.stdout.decode() + fmt.stderr.decode()
     assert all(path.read_bytes().isascii() for path in check.rglob("*_protoreq.py"))
+
+
+def test_required_fields_are_required_keyword_arguments(corpus_out: Path) -> None:
+    module = load("corpus.proto2_protoreq")
+    pb2 = load("corpus.proto2_pb2")
+    owner = pb2.Proto2Request(text="o")
+    with pytest.raises(TypeError, match="missing 3 required keyword-only arguments"):
+        module.RegisterGrpcRequest(note="n")
+    message = module.RegisterGrpcRequest(name="ada", level=pb2.LEVEL_TWO, owner=owner).message()
+    assert message.IsInitialized()
+    assert (message.name, message.level, message.owner.text) == ("ada", pb2.LEVEL_TWO, "o")
+    assert (message.HasField("note"), message.count) == (False, 1)
+    # from_message needs no field values: the message is given.
+    given = pb2.RegisterRequest(name="b")
+    request = module.RegisterGrpcRequest.from_message(given, timeout=2.0)
+    assert (request.message(), request.timeout()) == (given, 2.0)
+    implicit = load("corpus.editions_implicit_protoreq")
+    with pytest.raises(TypeError, match="'student' and 'first_change'"):
+        implicit.EnrollGrpcRequest(comment="c")
+
+
+def test_editions_implicit_presence_builds_like_proto3(corpus_out: Path) -> None:
+    """The keyword arguments of a migrated file keep their proto3 shapes and meaning."""
+    module = load("corpus.editions_implicit_protoreq")
+    pb2 = load("corpus.editions_implicit_pb2")
+    unset = module.UpdateGrpcRequest().message()
+    assert unset == pb2.Change()
+    assert not unset.HasField("parent")
+    assert unset.WhichOneof("target") is None
+    message = module.UpdateGrpcRequest(
+        id="1",
+        parent=pb2.Change(id="p"),
+        paths=["a"],
+        counts={"k": 2},
+        target_kind=pb2.KIND_FULL,
+        explicit_number=0,
+    ).message()
+    assert (message.id, message.parent.id, list(message.paths)) == ("1", "p", ["a"])
+    assert (dict(message.counts), message.WhichOneof("target")) == ({"k": 2}, "target_kind")
+    assert message.HasField("explicit_number")
+
+
+def test_two_members_of_one_oneof_are_refused(corpus_out: Path) -> None:
+    orders = load("corpus.orders.orders_protoreq")
+    common = load("corpus.types.common_pb2")
+    with pytest.raises(
+        InvalidRequestError,
+        match=r"PlaceOrderGrpcRequest: card_token and cash are members of oneof 'payment'",
+    ):
+        orders.PlaceOrderGrpcRequest(card_token="t", cash=common.Money(units=1))
+    with pytest.raises(InvalidRequestError, match="card_token and cash are"):
+        orders.OrderDeskClient(FakeGrpcClient()).place_order(card_token="", cash=common.Money())
+    zero = orders.PlaceOrderGrpcRequest(card_token="").message()  # a zero is a value
+    assert zero.WhichOneof("payment") == "card_token"
+    implicit = load("corpus.editions_implicit_protoreq")
+    with pytest.raises(
+        InvalidRequestError,
+        match="destination_bucket_with_a_long_name, destination_table_with_a_long_name and "
+        "destination_topic_with_a_long_name are members of oneof 'destination_with_a_long_name'",
+    ):
+        implicit.UpdateGrpcRequest(
+            destination_bucket_with_a_long_name="b",
+            destination_table_with_a_long_name="t",
+            destination_topic_with_a_long_name="",
+        )
+    one_each = implicit.UpdateGrpcRequest(user_name="u", destination_table_with_a_long_name="t")
+    assert one_each.message().WhichOneof("destination_with_a_long_name") == (
+        "destination_table_with_a_long_name"
+    )
+
+
+def test_a_deprecated_facade_call_warns_once_at_the_callers_line(corpus_out: Path) -> None:
+    module = load("corpus.deprecation_protoreq")
+    pb2 = load("corpus.deprecation_pb2")
+    fake = FakeGrpcClient()
+    fake.respond(module.OldCallGrpcRequest, pb2.Knock(times=2))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        response = module.LegacyClient(fake).old_call(times=1)
+    assert response.message().times == 2
+    assert [(w.category, Path(w.filename).name) for w in caught] == [
+        (DeprecationWarning, "test_corpus.py")
+    ]
+    (sent,) = fake.requests
+    assert isinstance(sent, module.OldCallGrpcRequest)
+    assert sent.message().times == 1
+
+
+async def test_a_deprecated_async_facade_call_warns_once(corpus_out: Path) -> None:
+    module = load("corpus.deprecation_protoreq")
+    pb2 = load("corpus.deprecation_pb2")
+    fake = FakeGrpcClient()
+    fake.respond(module.AnythingGrpcRequest, pb2.Knock())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        response = await module.AsyncRetiredClient(fake).anything(times=3)
+    assert response.is_success()
+    assert [w.category for w in caught] == [DeprecationWarning]
+
+
+def test_a_service_without_rpcs_gives_a_facade_and_nothing_unused(corpus_out: Path) -> None:
+    module = load("corpus.no_rpcs_protoreq")
+    assert module.PlaceholderClient(FakeGrpcClient())._client is not None
+    source = (corpus_out / "corpus/no_rpcs_protoreq.py").read_text()
+    assert "Mapping" not in source
+    assert "ClassVar" not in source  # the ruff run of the mypy test checks F401 for all
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("2fa/code.proto", "2fa/code.proto: its Python module would be 2fa.code_pb2"),
+        ("my file.proto", "my file.proto: its Python module would be my file_pb2"),
+        ("v1.2/code.proto", "'2' is not an identifier"),
+    ],
+)
+def test_paths_no_import_can_name_fail_with_a_clear_error(
+    tmp_path: Path, path: str, message: str
+) -> None:
+    """A real protoc run: protoc's own _pb2 would not be importable there either."""
+    source = tmp_path / "src" / path
+    source.parent.mkdir(parents=True)
+    source.write_text(
+        'syntax = "proto3";\npackage p;\nmessage Code { string value = 1; }\n'
+        "service Verify { rpc Check(Code) returns (Code); }\n"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ProtocError, match=re.escape(message)):
+        compile_into(Invocation(includes=(tmp_path / "src",), sources=(source,)), out)
+    cli = run(
+        [
+            sys.executable,
+            "-m",
+            "protoreq_generator",
+            "generate",
+            "-I",
+            "src",
+            f"src/{path}",
+            "-o",
+            "out",
+        ],
+        cwd=tmp_path,
+    )
+    assert cli.returncode != 0
+    assert message in cli.stderr.decode()
+    assert "Traceback" not in cli.stderr.decode()
+    assert not list(out.rglob("*_protoreq.py"))

@@ -129,7 +129,7 @@ def test_enum_fields_default_to_their_zero_value_by_name() -> None:
         ("editions", None, Shape.OPTIONAL),
         ("editions", d.FeatureSet.EXPLICIT, Shape.OPTIONAL),
         ("editions", d.FeatureSet.IMPLICIT, Shape.PLAIN),
-        ("editions", d.FeatureSet.LEGACY_REQUIRED, Shape.OPTIONAL),
+        ("editions", d.FeatureSet.LEGACY_REQUIRED, Shape.REQUIRED),
     ],
 )
 def test_presence_follows_syntax_and_features(
@@ -146,6 +146,93 @@ def test_editions_file_level_presence_applies_to_fields() -> None:
     file = unary_file(make_field("x", 1, F.TYPE_INT32), syntax="editions")
     file.options.features.field_presence = d.FeatureSet.IMPLICIT
     assert fields_of(build_one(file))["x"].shape is Shape.PLAIN
+
+
+def test_editions_implicit_presence_follows_the_stubs() -> None:
+    """mypy-protobuf types every implicit-presence field without None (messages too).
+
+    Those that may be None here (not set) go through the untyped mapping; the
+    keyword arguments keep the shape they have in proto3, which the file was
+    migrated from. A field-level EXPLICIT puts None back in the stub.
+    """
+    entry = make_map_entry("CountsEntry", F.TYPE_STRING, F.TYPE_INT64)
+    file = unary_file(
+        make_field("scalar", 1, F.TYPE_INT32),
+        make_field("child", 2, F.TYPE_MESSAGE, type_name=".pkg.Empty"),
+        make_field("tags", 3, repeated=True),
+        make_field("counts", 4, F.TYPE_MESSAGE, type_name=".pkg.Req.CountsEntry", repeated=True),
+        make_field("either", 5, oneof_index=0),
+        make_field("explicit", 6, F.TYPE_INT32, presence=d.FeatureSet.EXPLICIT),
+        make_field(
+            "explicit_child",
+            7,
+            F.TYPE_MESSAGE,
+            type_name=".pkg.Empty",
+            presence=d.FeatureSet.EXPLICIT,
+        ),
+        syntax="editions",
+        nested=(entry,),
+        oneofs=("choice",),
+    )
+    file.options.features.field_presence = d.FeatureSet.IMPLICIT
+    fields = fields_of(build_one(file))
+    assert {name: (f.shape, f.typed) for name, f in fields.items()} == {
+        "scalar": (Shape.PLAIN, True),
+        "child": (Shape.OPTIONAL, False),
+        "tags": (Shape.REPEATED, False),
+        "counts": (Shape.MAP, False),
+        "either": (Shape.OPTIONAL, False),
+        "explicit": (Shape.OPTIONAL, True),
+        "explicit_child": (Shape.OPTIONAL, True),
+    }
+    implicit = make_field("child", 2, F.TYPE_MESSAGE, type_name=".pkg.Empty")
+    implicit.options.features.field_presence = d.FeatureSet.IMPLICIT
+    field = fields_of(build_one(unary_file(implicit, syntax="editions")))["child"]
+    assert (field.shape, field.typed) == (Shape.OPTIONAL, False)
+
+
+def test_required_fields_are_required_arguments() -> None:
+    file = unary_file(
+        make_field("name", 1, required=True),
+        make_field("child", 2, F.TYPE_MESSAGE, type_name=".pkg.Empty", required=True),
+        make_field("class", 3, F.TYPE_INT32, required=True),
+        make_field("note", 4),
+        syntax="proto2",
+    )
+    fields = fields_of(build_one(file))
+    assert {name: (f.shape, f.typed) for name, f in fields.items()} == {
+        "name": (Shape.REQUIRED, True),
+        "child": (Shape.REQUIRED, True),
+        "class": (Shape.REQUIRED, False),
+        "note": (Shape.OPTIONAL, True),
+    }
+
+
+def test_oneofs_of_two_or_more_members_are_listed() -> None:
+    file = unary_file(
+        make_field("maybe", 1, F.TYPE_INT32, oneof_index=0, proto3_optional=True),
+        make_field("a", 2, oneof_index=1),
+        make_field("class", 3, oneof_index=1),
+        make_field("plain", 4),
+        make_field("only", 5, oneof_index=2),
+        oneofs=("_maybe", "choice", "single"),
+    )
+    built = build_one(file)
+    assert [tuple(oneof) for oneof in built.methods[0].oneofs] == [("choice", ("a", "class_"))]
+    assert built.helper_import is not None
+    assert built.helper_import.names == ("oneof_conflict",)
+    assert build_one(unary_file(make_field("x", 1))).methods[0].oneofs == ()
+    assert build_one(unary_file(make_field("x", 1))).helper_import is None
+
+
+def test_services_without_rpcs_import_only_what_they_use() -> None:
+    empty = make_file("e.proto", services=[make_service("Nothing")])
+    built = build_one(empty)
+    assert built.stdlib_imports == ()
+    assert built.runtime_import is not None
+    assert built.runtime_import.names == ("GrpcCaller",)
+    bare = build_one(empty, facade=False)
+    assert (bare.stdlib_imports, bare.runtime_import, bare.pb2_imports) == ((), None, ())
 
 
 def test_escaping_of_field_names() -> None:
@@ -279,6 +366,7 @@ def test_cardinality_idempotency_deprecation_and_comments() -> None:
     ]
     assert built.services[0].doc == ("The service.",)
     assert built.methods[2].fields == ()  # streaming requests take messages=, not fields
+    assert built.runtime_import is not None
     runtime = built.runtime_import.names
     assert {"GrpcStream", "AsyncGrpcStream", "GrpcResponse", "GrpcCaller"} <= set(runtime)
     assert built.has_deprecated
@@ -287,6 +375,7 @@ def test_cardinality_idempotency_deprecation_and_comments() -> None:
 def test_facade_off_drops_client_imports() -> None:
     built = build_one(unary_file(), facade=False)
     assert not built.facade
+    assert built.runtime_import is not None
     assert "GrpcClient" not in built.runtime_import.names
     assert "GrpcResponse" not in built.runtime_import.names
 
@@ -377,8 +466,34 @@ def test_keyword_in_module_path_is_an_error() -> None:
         messages=[EMPTY],
         services=[make_service("S", make_method("Hi", ".Empty", ".Empty"))],
     )
-    with pytest.raises(GenerationError, match="keyword"):
+    with pytest.raises(GenerationError, match="'class' is a Python keyword"):
         build_one(file)
+
+
+@pytest.mark.parametrize(
+    ("folder", "name", "part"),
+    [("2fa", "x.proto", "2fa"), ("ok", "my file.proto", "my file_pb2"), ("v1.2", "x.proto", "2")],
+)
+def test_paths_that_no_import_can_name_are_errors(folder: str, name: str, part: str) -> None:
+    """protoc's own Python output would be written there, but never be importable."""
+    own = make_file(
+        f"{folder}/{name}",
+        messages=[EMPTY],
+        services=[make_service("S", make_method("Hi", ".Empty", ".Empty"))],
+    )
+    with pytest.raises(GenerationError, match=f"{part!r} is not an identifier") as raised:
+        build_one(own)
+    assert str(raised.value).startswith(f"{folder}/{name}: its Python module would be")
+    types = make_file(f"{folder}/{name}", package="t", messages=[make_message("T")])
+    user = make_file(
+        "user.proto",
+        messages=[EMPTY],
+        services=[make_service("S", make_method("Hi", ".t.T", ".Empty"))],
+        dependencies=[types.name],
+    )
+    with pytest.raises(GenerationError, match=f"the module of {folder}/{name},") as raised:
+        build_one(types, user)
+    assert str(raised.value).startswith("user.proto: ")
 
 
 def test_undefined_type_and_missing_file_are_errors() -> None:

@@ -87,3 +87,20 @@ def test_keyword_helpers() -> None:
     assert not naming.enum_value_usable("Name")
     assert naming.qualified("", "S") == "S"
     assert naming.qualified("p.q", "S") == "p.q.S"
+
+
+@pytest.mark.parametrize("order", [("Foo", "AsyncFoo"), ("AsyncFoo", "Foo")])
+def test_sync_facades_keep_their_names_whatever_the_order(order: tuple[str, str]) -> None:
+    """``Async<Foo>Client`` is service ``AsyncFoo``'s sync facade, never ``Foo``'s async one."""
+    _, facades = naming.class_names([(service, ["Get"]) for service in order])
+    by_service = dict(zip(order, facades, strict=True))
+    assert by_service == {
+        "Foo": ("FooClient", "AsyncFooClient_"),
+        "AsyncFoo": ("AsyncFooClient", "AsyncAsyncFooClient"),
+    }
+
+
+def test_class_names_settle_requests_and_facades_together() -> None:
+    requests, facades = naming.class_names([("Users", ["Get", "Base"]), ("Admin", ["Get"])])
+    assert requests == (("UsersGetGrpcRequest", "BaseGrpcRequest_"), ("AdminGetGrpcRequest",))
+    assert facades == (("UsersClient", "AsyncUsersClient"), ("AdminClient", "AsyncAdminClient"))

@@ -14,7 +14,19 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, AsyncIterator, Iterable
 from typing import assert_type
 
-from corpus import deprecation_pb2, deprecation_protoreq, editions_pb2, proto2_pb2, streaming_pb2
+from corpus import (
+    deprecation_pb2,
+    deprecation_protoreq,
+    editions_implicit_pb2,
+    editions_pb2,
+    proto2_pb2,
+    streaming_pb2,
+)
+from corpus.editions_implicit_protoreq import (
+    EnrollGrpcRequest,
+    MigratedClient,
+    UpdateGrpcRequest,
+)
 from corpus.editions_protoreq import CheckGrpcRequest as EditionCheck
 from corpus.names import names_pb2
 from corpus.names.names_protoreq import (
@@ -32,6 +44,7 @@ from corpus.orders.orders_protoreq import (
     PlaceOrderGrpcRequest,
 )
 from corpus.proto2_protoreq import CheckGrpcRequest as Proto2Check
+from corpus.proto2_protoreq import Proto2ServiceClient, RegisterGrpcRequest
 from corpus.shared_protoreq import AdminServiceGetGrpcRequest, UserServiceGetGrpcRequest
 from corpus.streaming_protoreq import (
     AsyncStreamerClient,
@@ -108,6 +121,44 @@ def presence() -> None:
     EditionCheck(explicit_number=None, implicit_text="x", mode=editions_pb2.MODE_FAST, a="a")
     EditionCheck(implicit_text=None)  # type: ignore[arg-type]
     Proto2Check(number=None, text="t", level=proto2_pb2.LEVEL_TWO, child=None, b=3)
+
+
+def editions_implicit_presence() -> None:
+    """A file-level IMPLICIT file keeps proto3's keyword arguments: None means "not set"."""
+    change = editions_implicit_pb2.Change
+    UpdateGrpcRequest(
+        id="i",
+        version=1,
+        kind=editions_implicit_pb2.KIND_FULL,
+        parent=None,
+        paths=None,
+        counts=None,
+        user_name=None,
+        nested_change=change(),
+        target_kind=None,
+        explicit_number=None,
+        explicit_parent=None,
+    )
+    assert_type(
+        UpdateGrpcRequest(parent=change(), paths=["p"]).message(), editions_implicit_pb2.Change
+    )
+    UpdateGrpcRequest(id=None)  # type: ignore[arg-type]
+    UpdateGrpcRequest(parent="p")  # type: ignore[arg-type]
+    UpdateGrpcRequest(counts={"k": "v"})  # type: ignore[dict-item]
+
+
+def required_fields(client: GrpcClient) -> None:
+    """proto2 `required` and editions LEGACY_REQUIRED: keyword arguments without a default."""
+    owner = proto2_pb2.Proto2Request()
+    register = RegisterGrpcRequest(name="n", level=proto2_pb2.LEVEL_ONE, owner=owner)
+    assert_type(register.message(), proto2_pb2.RegisterRequest)
+    RegisterGrpcRequest(level=proto2_pb2.LEVEL_ONE, owner=owner)  # type: ignore[call-arg]
+    RegisterGrpcRequest(name=None, level=proto2_pb2.LEVEL_ONE, owner=owner)  # type: ignore[arg-type]
+    RegisterGrpcRequest.from_message(proto2_pb2.RegisterRequest())
+    Proto2ServiceClient(client).register(note="n")  # type: ignore[call-arg]
+    EnrollGrpcRequest(student="s", first_change=editions_implicit_pb2.Change())
+    EnrollGrpcRequest(student="s")  # type: ignore[call-arg]
+    MigratedClient(client).enroll(comment="c")  # type: ignore[call-arg]
 
 
 def names() -> None:
