@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import generator, imports, pooling, streaming, unary
+from bench import generator, imports, interceptors, pooling, streaming, unary
 from bench.budget import FULL, QUICK, Budget
 from bench.environment import bench_server, compile_protos
 from bench.stats import Row, render
@@ -31,6 +31,8 @@ RPC_SECTIONS: dict[str, RpcSection] = {
     "stream": streaming.streaming_sync,
     "stream-async": streaming.streaming_async,
     "pool": pooling.pooling,
+    "interceptors": interceptors.interceptors_sync,
+    "interceptors-async": interceptors.interceptors_async,
 }
 OTHER_SECTIONS = ("generator", "import")
 
