@@ -23,7 +23,8 @@ _MILLISECOND_ROUNDING_MS = 1
 def encoding_step_ms(milliseconds: int) -> int:
     """The step grpc core rounds a timeout of ``milliseconds`` up to: three significant digits."""
     digits = len(str(max(milliseconds, 1)))
-    return 10 ** max(0, digits - 3)
+    step: int = 10 ** max(0, digits - 3)
+    return step
 
 
 def server_time_remaining_bound(timeout: float) -> float:
