@@ -145,7 +145,9 @@ def test_overall_deadline_caps_total_retry_time(send: Send) -> None:
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.DEADLINE_EXCEEDED,
     }
-    assert response.attempts() == service.calls
+    # The last attempt can start just before the deadline and expire on its way, before the
+    # server's handler counts it: the client made it, the server never saw it.
+    assert service.calls <= response.attempts() <= service.calls + 1
     assert response.attempts() >= 4
     assert 0.4 < took < 0.6 + SLACK  # the deadline, not max_attempts, ended the call
     # no attempt started after the deadline (allowing for its trip to the server)
