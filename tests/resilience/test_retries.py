@@ -20,7 +20,23 @@ QUICK = RetryPolicy(max_attempts=5, initial_backoff=0.001, max_backoff=0.002)
 SLACK = 0.15  # a round trip plus scheduling on a busy 2-core machine
 
 
-def test_unavailable_then_success_is_retried_with_bounded_backoff(send: Send) -> None:
+def retry_decisions(caplog: pytest.LogCaptureFixture) -> list[tuple[str, float]]:
+    """(reason, delay in ms) of each retry protoreq decided on, from its DEBUG records.
+
+    A delay is asserted on as decided, exactly; the server-side gaps only show that the
+    client waited at least that long (how much longer is the busy machine's scheduling).
+    """
+    return [
+        (record.__dict__["rpc_retry_reason"], record.__dict__["rpc_retry_delay_ms"])
+        for record in caplog.records
+        if record.__dict__.get("rpc_retry_delay_ms") is not None
+    ]
+
+
+def test_unavailable_then_success_is_retried_with_bounded_backoff(
+    send: Send, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger="protoreq")
     service = FaultyUserService(faults=[Fault(), Fault(), Fault()])
     with (
         serve_on(service.handlers()) as port,
@@ -32,8 +48,11 @@ def test_unavailable_then_success_is_retried_with_bounded_backoff(send: Send) ->
     assert response.attempts() == 4
     assert service.calls == 4
     assert response.message().id == "answer-4"
-    for retry, gap in enumerate(service.gaps(), start=1):
-        assert 0 <= gap <= MEASURED.backoff_ceiling(retry) + SLACK, (retry, service.gaps())
+    decisions = retry_decisions(caplog)
+    assert [reason for reason, _ in decisions] == ["backoff"] * 3
+    for retry, ((_, delay_ms), gap) in enumerate(zip(decisions, service.gaps(), strict=True), 1):
+        assert 0 <= delay_ms <= MEASURED.backoff_ceiling(retry) * 1000, (retry, decisions)
+        assert gap >= delay_ms / 1000, (retry, service.gaps())
 
 
 def test_attempts_run_out(send: Send) -> None:
@@ -126,7 +145,9 @@ def test_overall_deadline_caps_total_retry_time(send: Send) -> None:
         grpc.StatusCode.UNAVAILABLE,
         grpc.StatusCode.DEADLINE_EXCEEDED,
     }
-    assert response.attempts() == service.calls
+    # The last attempt can start just before the deadline and expire on its way, before the
+    # server's handler counts it: the client made it, the server never saw it.
+    assert service.calls <= response.attempts() <= service.calls + 1
     assert response.attempts() >= 4
     assert 0.4 < took < 0.6 + SLACK  # the deadline, not max_attempts, ended the call
     # no attempt started after the deadline (allowing for its trip to the server)
@@ -148,7 +169,8 @@ def test_each_attempt_gets_only_the_remaining_time(send: Send) -> None:
     assert response.elapsed() < 2.0
 
 
-def test_server_pushback_sets_the_delay(send: Send) -> None:
+def test_server_pushback_sets_the_delay(send: Send, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="protoreq")
     service = FaultyUserService(faults=[Fault(pushback_ms="300")])
     with (
         serve_on(service.handlers()) as port,
@@ -158,8 +180,9 @@ def test_server_pushback_sets_the_delay(send: Send) -> None:
 
     assert response.is_success()
     assert response.attempts() == 2
+    assert retry_decisions(caplog) == [("server pushback", 300.0)]
     (gap,) = service.gaps()
-    assert 0.3 <= gap <= 0.3 + SLACK
+    assert gap >= 0.3
 
 
 @pytest.mark.parametrize("pushback", ["-1", "soon"])
@@ -178,7 +201,8 @@ def test_server_pushback_can_forbid_retrying(send: Send, pushback: str) -> None:
     assert budget.tokens == pytest.approx(9.0)  # a pushback refusal counts as a failure
 
 
-def test_retry_info_sets_the_delay(send: Send) -> None:
+def test_retry_info_sets_the_delay(send: Send, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, logger="protoreq")
     service = FaultyUserService(faults=[Fault(retry_info_delay=0.25)])
     with (
         serve_on(service.handlers()) as port,
@@ -187,8 +211,9 @@ def test_retry_info_sets_the_delay(send: Send) -> None:
         response = send(client, GetUser())
 
     assert response.is_success()
+    assert retry_decisions(caplog) == [("server pushback", 250.0)]
     (gap,) = service.gaps()
-    assert 0.25 <= gap <= 0.25 + SLACK
+    assert gap >= 0.25
 
 
 def test_pushback_past_the_deadline_answers_at_once(send: Send) -> None:

@@ -12,6 +12,7 @@ from google.rpc import error_details_pb2
 from protoreq import BaseGrpcRequest, GrpcClient
 from protoreq.testing import Failure, FakeGrpcServer, ScriptError, serve
 from protos import chat_pb2, my_pb2, user_pb2
+from tests.support.deadlines import server_time_remaining_bound
 from tests.testing.requests import Converse, CreateUser, GetUser, Subscribe, Upload
 
 JOHN = user_pb2.User(id="1", name="John Doe", email="john@example.com")
@@ -30,7 +31,7 @@ def test_scripted_answer_reaches_a_real_client(fake_grpc_server: FakeGrpcServer)
     assert received.metadata["x-tenant"] == "acme"
     assert received.metadata["x-trace-id"] == response.trace_id()
     assert received.time_remaining is not None
-    assert 0 < received.time_remaining <= 30
+    assert 0 < received.time_remaining <= server_time_remaining_bound(30)
     assert fake_grpc_server.messages_of(GetUser) == [user_pb2.GetUserRequest(user_id="1")]
 
 
