@@ -30,6 +30,7 @@ from protoreq._defaults import USE_CLIENT_DEFAULT
 from protoreq._timeouts import UNBOUNDED_SECONDS, is_unbounded
 from protoreq.context import current_scope, new_trace_id
 from protoreq.errors import InvalidRequestError
+from protoreq.field_labels import is_required
 from protoreq.generated import GeneratedGrpcRequest, GeneratedServerStreamingGrpcRequest
 from protoreq.logs import log_call_outcome, log_payload, outcome_logged
 from protoreq.logs import logger as _logger
@@ -416,14 +417,6 @@ def _unserializable(request: AnyRequest, message: Message) -> LocalRpcError:
     )
 
 
-def _is_required(field: Any) -> bool:
-    """``is_required`` (protobuf >= 5.29; 7 dropped ``label``), else the label of older ones."""
-    required = getattr(field, "is_required", None)
-    if required is not None:
-        return bool(required)
-    return bool(field.label == field.LABEL_REQUIRED)
-
-
 def has_required_fields(descriptor: Any, seen: set[str] | None = None) -> bool:
     """Whether messages of ``descriptor`` can lack a proto2 ``required`` field (at any depth)."""
     seen = set() if seen is None else seen
@@ -431,7 +424,7 @@ def has_required_fields(descriptor: Any, seen: set[str] | None = None) -> bool:
         return False
     seen.add(descriptor.full_name)
     for field in descriptor.fields:
-        if _is_required(field):
+        if is_required(field):
             return True
         if field.message_type is not None and has_required_fields(field.message_type, seen):
             return True

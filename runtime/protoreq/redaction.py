@@ -24,6 +24,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 
 from protoreq.errors import InvalidMetadataError
+from protoreq.field_labels import is_repeated
 
 REDACTED: Final = "[REDACTED]"
 _ANY: Final = "google.protobuf.Any"
@@ -127,7 +128,7 @@ def _format_redacting(message: Message, indent: int, as_one_line: bool) -> str |
         if _is_map(field):
             entry_class = value.GetEntryClass()
             items = [entry_class(key=key, value=value[key]) for key in sorted(value)]
-        elif field.is_repeated:
+        elif is_repeated(field):
             items = list(value)
         else:
             items = [value]
@@ -169,7 +170,7 @@ def _is_redacted(field: FieldDescriptor) -> bool:
     if options.debug_redact:
         return True
     for option, value in options.ListFields():
-        if option.is_extension and option.enum_type is not None and not option.is_repeated:
+        if option.is_extension and option.enum_type is not None and not is_repeated(option):
             enum_value = option.enum_type.values_by_number.get(value)
             if enum_value is not None and enum_value.GetOptions().debug_redact:
                 return True
