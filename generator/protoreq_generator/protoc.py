@@ -12,6 +12,7 @@ exactly as it reports them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -25,7 +26,14 @@ from google.protobuf.compiler import plugin_pb2
 from grpc_tools import protoc
 
 from protoreq_generator.plugin import generate
-from protoreq_generator.stubs import StubsError, mypy_plugin, mypy_stubs
+from protoreq_generator.stubs import (
+    StubKind,
+    StubsError,
+    StubsProcess,
+    failing_file,
+    mypy_plugin,
+    mypy_stubs,
+)
 
 
 class ProtocError(Exception):
@@ -40,6 +48,8 @@ class Invocation:
     sources: tuple[Path, ...]
     parameter: str = ""
     package_init: bool = False
+    stubs: StubKind = "mypy"
+    """Who writes the ``_pb2.pyi`` stubs: mypy-protobuf, protoc's ``--pyi_out``, or nobody."""
 
 
 def well_known_include() -> Path:
@@ -135,6 +145,7 @@ def write_python_modules(invocation: Invocation, out: Path) -> None:
             *(f"--proto_path={include}" for include in includes),
             f"--proto_path={well_known_include()}",
             f"--python_out={out}",
+            *([f"--pyi_out={out}"] if invocation.stubs == "pyi" else []),
             *(str(source) for source in expand_sources(invocation.sources)),
         ]
     )
@@ -149,29 +160,43 @@ def compile_into(invocation: Invocation, out: Path) -> None:
     starts first and everything else happens beside it: protoc parses the files
     (while the stub plugin's interpreter starts), the stub plugin gets the
     request, then protoc writes ``_pb2.py`` and protoreq's generator runs, both
-    usually done before the stubs are.
+    usually done before the stubs are. With ``stubs="pyi"`` protoc writes the
+    stubs itself in the same run as ``_pb2.py``; with ``"none"`` nobody does.
     """
-    try:
-        mypy_plugin()  # fail before protoc runs, as protoc would before writing anything
-    except StubsError as error:
-        raise ProtocError(str(error)) from None
-    with mypy_stubs() as stubs:
+    with contextlib.ExitStack() as stack:
+        stubs: StubsProcess | None = None
+        if invocation.stubs == "mypy":
+            try:
+                mypy_plugin()  # fail before protoc runs, as protoc would before writing anything
+            except StubsError as error:
+                raise ProtocError(str(error)) from None
+            stubs = stack.enter_context(mypy_stubs())
         request = descriptor_request(invocation)
-        stubs.send(request)
+        if stubs is not None:
+            stubs.send(request)
         write_python_modules(invocation, out)
         response = generate(request)
-        try:
-            stub_response = stubs.response()
-        except StubsError as error:
-            raise ProtocError(str(error)) from None
+        stub_files: Sequence[plugin_pb2.CodeGeneratorResponse.File] = ()
+        if stubs is not None:
+            try:
+                stub_files = stubs.response().file
+            except StubsError as error:
+                raise ProtocError(_stub_failure(request, error)) from None
     if response.error:
         raise ProtocError(response.error)
-    for generated in (*stub_response.file, *response.file):
+    for generated in (*stub_files, *response.file):
         target = out / generated.name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(generated.content.encode("utf-8"))
     if invocation.package_init:
         write_package_inits(out)
+
+
+def _stub_failure(request: plugin_pb2.CodeGeneratorRequest, error: StubsError) -> str:
+    """One line naming the file mypy-protobuf failed on, and the way around it."""
+    culprit = failing_file(request)
+    where = f" on {culprit}" if culprit else ""
+    return f"mypy-protobuf failed{where} ({error}); --stubs=pyi writes protoc's own stubs instead"
 
 
 def write_package_inits(out: Path) -> None:
