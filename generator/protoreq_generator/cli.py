@@ -102,10 +102,14 @@ def _fail(message: str) -> NoReturn:
     sys.exit(1)
 
 
-def _compile(invocation: Invocation, scratch: Path) -> None:
-    """Compile into ``scratch``; on failure exit with protoc's code (its message is printed)."""
+def _compile(invocation: Invocation, scratch: Path, out: Path) -> None:
+    """Compile into ``scratch``; on failure exit with protoc's code (its message is printed).
+
+    Warnings (output that would shadow an installed module) go to stderr, one line each.
+    """
     try:
-        compile_into(invocation, scratch)
+        for warning in compile_into(invocation, scratch, destination=out):
+            click.echo(f"protoreq: warning: {warning}", err=True)
     except ProtocFailedError as failed:
         sys.exit(failed.code)
     except ProtocError as error:
@@ -160,7 +164,7 @@ def generate(
     invocation = _invocation(paths, includes, package_init, stubs, opts)
     try:
         with output.staging_folder(out) as staging:
-            _compile(invocation, staging)
+            _compile(invocation, staging, out)
             changes = output.plan(staging, out, prune=prune)
             output.install(staging, out, changes)
     except output.OutputError as error:
@@ -195,7 +199,7 @@ def check(
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="protoreq-check-") as scratch_name:
         scratch = Path(scratch_name)
-        _compile(invocation, scratch)
+        _compile(invocation, scratch, out)
         expected = set(output.output_files(scratch))
         for relative in sorted(expected):
             target = out / relative

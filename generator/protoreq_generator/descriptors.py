@@ -206,7 +206,7 @@ class _FileBuilder:
         referenced = set(self._referenced_types())
         files = {self.index.get(type_name).file.name for type_name in referenced}
         for file_name in files:
-            self.imports.modules.add(naming.pb2_module(file_name))
+            self.imports.modules.add(self.options.pb2_module(file_name))
         self.imports.settle()
         for type_name in referenced:
             self.ref(type_name)
@@ -220,7 +220,7 @@ class _FileBuilder:
 
     def _new_ref(self, type_name: str) -> str:
         info = self.index.get(type_name)
-        module_alias = self.imports.aliases[naming.pb2_module(info.file.name)]
+        module_alias = self.imports.aliases[self.options.pb2_module(info.file.name)]
         if not naming.type_path_needs_alias(info.parts):
             return naming.dotted(module_alias, *info.parts)
         alias = KeywordAlias(

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from protoreq_generator import naming
+
 _TRUE = frozenset({"true", "yes", "1", "on"})
 _FALSE = frozenset({"false", "no", "0", "off"})
 
 OPTION_HELP = {
     "facade": "true|false (default true): also write <Service>Client / Async<Service>Client",
+    "pb2_module": "PROTO:MODULE (repeatable): import PROTO's messages from the installed MODULE "
+    "(e.g. grpc/health/v1/health.proto:grpc_health.v1.health_pb2)",
 }
 """Every known option with its help text; the source of the error message's list."""
 
@@ -28,6 +32,15 @@ class GeneratorOptions:
     """What the user can switch; defaults give the full output."""
 
     facade: bool = True
+    pb2_modules: tuple[tuple[str, str], ...] = ()
+    """(.proto name, module) pairs: messages imported from an installed ``_pb2`` module."""
+
+    def pb2_module(self, proto_name: str) -> str:
+        """The module generated code imports ``proto_name``'s messages from."""
+        for name, module in self.pb2_modules:
+            if name == proto_name:
+                return module
+        return naming.pb2_module(proto_name)
 
 
 def _parse_bool(key: str, value: str) -> bool:
@@ -42,6 +55,7 @@ def _parse_bool(key: str, value: str) -> bool:
 def parse_options(parameter: str) -> GeneratorOptions:
     """Parse protoc's parameter string; raise :class:`OptionsError` for anything unknown."""
     facade = True
+    pb2_modules: list[tuple[str, str]] = []
     for raw in parameter.split(","):
         item = raw.strip()
         if not item:
@@ -50,7 +64,16 @@ def parse_options(parameter: str) -> GeneratorOptions:
         key = key.strip()
         if key == "facade":
             facade = _parse_bool(key, value if sep else "true")
+        elif key == "pb2_module":
+            proto, colon, module = value.strip().rpartition(":")
+            if not (sep and colon and proto and module.isascii()) or not all(
+                part.isidentifier() for part in module.split(".")
+            ):
+                raise OptionsError(
+                    f"option 'pb2_module' takes PROTO:MODULE (a.proto:pkg.a_pb2), not {value!r}"
+                )
+            pb2_modules.append((proto, module))
         else:
             known = "; ".join(f"{name}={text}" for name, text in sorted(OPTION_HELP.items()))
             raise OptionsError(f"unknown option {key!r} in {parameter!r}; known options: {known}")
-    return GeneratorOptions(facade=facade)
+    return GeneratorOptions(facade=facade, pb2_modules=tuple(pb2_modules))

@@ -25,6 +25,8 @@ from google.protobuf import descriptor_pb2
 from google.protobuf.compiler import plugin_pb2
 from grpc_tools import protoc
 
+from protoreq_generator import naming
+from protoreq_generator.layout import Environment, shadow_warnings
 from protoreq_generator.plugin import generate
 from protoreq_generator.stubs import (
     StubKind,
@@ -153,7 +155,9 @@ def write_python_modules(invocation: Invocation, out: Path) -> None:
         raise ProtocFailedError(code)
 
 
-def compile_into(invocation: Invocation, out: Path) -> None:
+def compile_into(
+    invocation: Invocation, out: Path, *, destination: Path | None = None
+) -> list[str]:
     """Write ``_pb2.py``, ``_pb2.pyi`` and ``_protoreq.py`` (and ``__init__.py``) under ``out``.
 
     The slowest step, mypy-protobuf's stubs, decides how long this takes, so it
@@ -162,7 +166,15 @@ def compile_into(invocation: Invocation, out: Path) -> None:
     request, then protoc writes ``_pb2.py`` and protoreq's generator runs, both
     usually done before the stubs are. With ``stubs="pyi"`` protoc writes the
     stubs itself in the same run as ``_pb2.py``; with ``"none"`` nobody does.
+
+    Files whose messages an installed ``_pb2`` module already defines get no
+    ``_pb2`` of their own, and protoreq's modules import the installed one
+    (:mod:`protoreq_generator.layout`). ``destination`` is where the files will
+    finally go (``out`` is a staging folder), left out when looking at what is
+    installed. Returns warnings, one line each: output that would shadow an
+    installed module or cannot be imported.
     """
+    environment = Environment(exclude=[out, *([destination] if destination else [])])
     with contextlib.ExitStack() as stack:
         stubs: StubsProcess | None = None
         if invocation.stubs == "mypy":
@@ -174,6 +186,7 @@ def compile_into(invocation: Invocation, out: Path) -> None:
         request = descriptor_request(invocation)
         if stubs is not None:
             stubs.send(request)
+        provided = _use_installed_messages(request, environment)
         write_python_modules(invocation, out)
         response = generate(request)
         stub_files: Sequence[plugin_pb2.CodeGeneratorResponse.File] = ()
@@ -184,12 +197,52 @@ def compile_into(invocation: Invocation, out: Path) -> None:
                 raise ProtocError(_stub_failure(request, error)) from None
     if response.error:
         raise ProtocError(response.error)
+    skipped = {naming.pb2_module(name).replace(".", "/") for name in provided}
+    for suffix in (".py", ".pyi"):
+        for stem in skipped:
+            (out / (stem + suffix)).unlink(missing_ok=True)
     for generated in (*stub_files, *response.file):
+        if generated.name.removesuffix(".pyi") in skipped:
+            continue
         target = out / generated.name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(generated.content.encode("utf-8"))
     if invocation.package_init:
-        write_package_inits(out)
+        write_package_inits(out, environment)
+    modules = [
+        ".".join(path.relative_to(out).with_suffix("").parts)
+        for path in out.rglob("*.py")
+        if path.name != "__init__.py"
+    ]
+    return shadow_warnings(modules, destination or out, environment)
+
+
+def _use_installed_messages(
+    request: plugin_pb2.CodeGeneratorRequest, environment: Environment
+) -> set[str]:
+    """Point protoreq's imports at installed ``_pb2`` modules; the requested files they cover.
+
+    Adds a ``pb2_module`` option for each file (requested or imported) whose
+    messages an installed module defines under another name; a requested file
+    so covered gets no ``_pb2`` written, since two modules defining the same
+    messages cannot both be imported.
+    """
+    requested = set(request.file_to_generate)
+    provided: set[str] = set()
+    mapping: list[str] = []
+    for file in request.proto_file:
+        if file.name.startswith("google/protobuf/"):
+            continue  # the well-known types: protobuf's own modules, under their own names
+        module = environment.provider(file)
+        if module is None:
+            continue
+        if file.name in requested:
+            provided.add(file.name)
+        if module != naming.pb2_module(file.name):
+            mapping.append(f"pb2_module={file.name}:{module}")
+    if mapping:
+        request.parameter = ",".join(filter(None, (request.parameter, *mapping)))
+    return provided
 
 
 def _stub_failure(request: plugin_pb2.CodeGeneratorRequest, error: StubsError) -> str:
@@ -199,12 +252,20 @@ def _stub_failure(request: plugin_pb2.CodeGeneratorRequest, error: StubsError) -
     return f"mypy-protobuf failed{where} ({error}); --stubs=pyi writes protoc's own stubs instead"
 
 
-def write_package_inits(out: Path) -> None:
-    """An empty ``__init__.py`` in every folder below ``out`` that holds Python files."""
+def write_package_inits(out: Path, environment: Environment | None = None) -> None:
+    """An empty ``__init__.py`` in every folder below ``out`` that holds Python files.
+
+    Not in a folder whose name an installed package or namespace has (``google``,
+    ``grpc``) or that falls under an installed regular package: there an
+    ``__init__.py`` would hide the installed one (``import google.protobuf``
+    would fail).
+    """
+    environment = environment or Environment(exclude=[out])
     packages: set[Path] = set()
     for module in out.rglob("*.py"):
         packages.update(parent for parent in module.parents if out in parent.parents)
     for package in sorted(packages):
         init = package / "__init__.py"
-        if not init.exists():
+        name = ".".join(package.relative_to(out).parts)
+        if not init.exists() and environment.may_hold_init(name):
             init.write_bytes(b"")
