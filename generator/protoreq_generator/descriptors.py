@@ -236,7 +236,7 @@ class _FileBuilder:
         if field_type in _MESSAGE_TYPES:
             return self.ref(type_name)
         if field_type == F.TYPE_ENUM:
-            return naming.dotted(self.ref(type_name), "ValueType")
+            return self.options.enum_value_type(self.ref(type_name))
         return _SCALAR_TYPES[field_type]
 
     def _enum_default(self, type_name: str) -> str | None:

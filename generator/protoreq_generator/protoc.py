@@ -187,6 +187,10 @@ def compile_into(
         if stubs is not None:
             stubs.send(request)
         provided = _use_installed_messages(request, environment)
+        if invocation.stubs != "mypy":  # annotations to match protoc's stubs (or none)
+            request.parameter = ",".join(
+                filter(None, (request.parameter, f"stubs={invocation.stubs}"))
+            )
         write_python_modules(invocation, out)
         response = generate(request)
         stub_files: Sequence[plugin_pb2.CodeGeneratorResponse.File] = ()

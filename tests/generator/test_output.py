@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -58,7 +59,7 @@ def test_file_in_the_way_of_a_folder_writes_nothing(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def unwritable_folder(tmp_path: Path) -> Path:
+def unwritable_folder(tmp_path: Path) -> Iterator[Path]:
     """A folder this process cannot write in: chmod 555, or (as root, who ignores modes) /sys."""
     if os.geteuid() != 0:
         folder = tmp_path / "locked"
@@ -109,7 +110,7 @@ def test_prune_removes_only_generated_files(
     two_protos: tuple[Path, Path],
 ) -> None:
     root, out = two_protos
-    arguments = ["-I", root, root / "protos", "-o", out, "--package-init"]
+    arguments: list[str | Path] = ["-I", root, root / "protos", "-o", out, "--package-init"]
     (root / "protos/user.proto").unlink()  # nothing imports it
     (out / "protos/own_pb2.py").write_text("# the user's own module, named like generated code\n")
     (out / "protos/notes.txt").write_text("the user's notes")

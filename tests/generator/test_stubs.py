@@ -120,3 +120,38 @@ def test_stubs_choice_is_validated(protos: Path, tmp_path: Path) -> None:
     code, _, stderr = protoreq("generate", "-I", protos, protos, "-o", tmp_path, "--stubs=mypy3")
     assert code == 2
     assert "'mypy3' is not one of 'mypy', 'pyi', 'none'" in stderr
+
+
+ENUMS = """\
+syntax = "proto3";
+package ext.v1;
+enum Color { RED = 0; BLUE = 1; }
+message Paint { Color color = 1; repeated Color colors = 2; map<string, Color> by_name = 3; }
+service Painter { rpc Mix(Paint) returns (Paint); }
+"""
+
+USE_ENUMS = """\
+from ext.v1 import paint_pb2
+from ext.v1.paint_protoreq import MixGrpcRequest
+
+request = MixGrpcRequest(color=paint_pb2.BLUE, colors=[paint_pb2.RED], by_name={"a": paint_pb2.BLUE})
+message: paint_pb2.Paint = request.message()
+"""
+
+
+@pytest.mark.parametrize("stubs", ["mypy", "pyi"])
+def test_output_type_checks_against_either_stubs(stubs: str, tmp_path: Path) -> None:
+    """protoc's stubs have no ``Color.ValueType``: annotations follow the stubs chosen."""
+    protos = tmp_path / "protos"
+    (protos / "ext/v1").mkdir(parents=True)
+    (protos / "ext/v1/paint.proto").write_text(ENUMS)
+    out = tmp_path / "out"
+    code, _, stderr = protoreq(
+        "generate", "-I", protos, protos, "-o", out, f"--stubs={stubs}", "--package-init"
+    )
+    assert code == 0, stderr
+    (out / "use.py").write_text(USE_ENUMS)
+    result = run(
+        [sys.executable, "-m", "mypy", "--strict", "--no-incremental", "use.py", "ext"], cwd=out
+    )
+    assert result.returncode == 0, result.stdout.decode()
