@@ -25,7 +25,10 @@ from protoreq_generator.protoc import Invocation, ProtocError, ProtocFailedError
 from protoreq_generator.stubs import STUB_HELP, STUB_KINDS, StubKind
 
 _STUBS_TEXT = "; ".join(f"{kind}: {text}" for kind, text in STUB_HELP.items())
-_OPTIONS_TEXT = "; ".join(f"{name}={text}" for name, text in sorted(OPTION_HELP.items()))
+_OPTIONS_TEXT = "; ".join(
+    f"{name}={text}" for name, text in sorted(OPTION_HELP.items()) if name != "stubs"
+)
+"""The plugin options the CLI passes on (``stubs=`` is the CLI's own --stubs)."""
 
 
 def _shared_arguments(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,7 +57,8 @@ def _shared_arguments(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--package-init",
             is_flag=True,
-            help="Also write empty __init__.py files so OUT's folders are regular packages.",
+            help="Also write empty __init__.py files so OUT's folders are regular packages "
+            "(never in a folder an installed package or namespace owns, such as google/ or grpc/).",
         ),
         click.option(
             "--stubs",
@@ -84,6 +88,8 @@ def _invocation(
     opts: tuple[str, ...],
 ) -> Invocation:
     parameter = ",".join(opts)
+    if any(opt.strip().startswith("stubs") for opt in ",".join(opts).split(",")):
+        raise click.BadParameter("use --stubs, not --opt stubs=", param_hint="--opt")
     try:
         parse_options(parameter)
     except OptionsError as error:
@@ -123,15 +129,19 @@ def _compile(invocation: Invocation, scratch: Path, out: Path) -> None:
 def cli() -> None:
     """Generate typed gRPC request classes from .proto files.
 
-    For every a/b/x.proto, writes protoc's a/b/x_pb2.py, mypy-protobuf's typed
-    stubs a/b/x_pb2.pyi and protoreq's a/b/x_protoreq.py (one class per RPC and
-    a typed client facade per service) under the output folder, using the protoc
-    bundled with grpcio-tools.
+    For every a/b/x.proto, writes protoc's a/b/x_pb2.py, typed stubs
+    a/b/x_pb2.pyi (mypy-protobuf's, or protoc's with --stubs=pyi) and protoreq's
+    a/b/x_protoreq.py (one class per RPC and a typed client facade per service)
+    under the output folder, using the protoc bundled with grpcio-tools. A .proto
+    whose messages an installed _pb2 module defines already (google/rpc/*.proto,
+    grpc/health/v1/health.proto) gets no _pb2 of its own: protoreq's module
+    imports the installed one.
 
     \b
     Examples:
       protoreq generate -I protos protos/ -o src/gen --package-init
       protoreq check    -I protos protos/ -o src/gen --package-init   # in CI
+      protoreq generate -I protos protos/ -o src/gen --prune          # drop old files
     """
 
 

@@ -20,8 +20,8 @@ OPTION_HELP = {
     "facade": "true|false (default true): also write <Service>Client / Async<Service>Client",
     "stubs": "mypy|pyi|none (default mypy): the _pb2.pyi stubs the output is typed against "
     "(mypy-protobuf's, or protoc's --pyi_out, whose enums have no ValueType)",
-    "pb2_module": "PROTO:MODULE (repeatable): import PROTO's messages from the installed MODULE "
-    "(e.g. grpc/health/v1/health.proto:grpc_health.v1.health_pb2)",
+    "pb2_module": "PROTO:MODULE (repeatable): import the messages of PROTO (a .proto name) "
+    "from MODULE, an installed _pb2 module, instead of PROTO's own",
 }
 """Every known option with its help text; the source of the error message's list."""
 

@@ -156,4 +156,8 @@ def test_generate_help_describes_prune_and_stubs() -> None:
     assert code == 0
     for text in ("--prune", "--stubs [mypy|pyi|none]", "nothing is written", "--package-init"):
         assert text in " ".join(stdout.split()), text
+    code, stdout, _ = protoreq("--help")
+    assert code == 0
+    assert "--stubs=pyi" in stdout
+    assert "--prune" in stdout
     assert REPO_ROOT.is_dir()

@@ -134,7 +134,8 @@ USE_ENUMS = """\
 from ext.v1 import paint_pb2
 from ext.v1.paint_protoreq import MixGrpcRequest
 
-request = MixGrpcRequest(color=paint_pb2.BLUE, colors=[paint_pb2.RED], by_name={"a": paint_pb2.BLUE})
+blue, red = paint_pb2.BLUE, paint_pb2.RED
+request = MixGrpcRequest(color=blue, colors=[red], by_name={"a": blue})
 message: paint_pb2.Paint = request.message()
 """
 
