@@ -60,6 +60,15 @@ class Installed:
         return self.locations[0] if self.locations else self.name
 
 
+def _holds_python(folder: str) -> bool:
+    """A namespace portion that adds modules, not just a folder of .proto files of that name."""
+    try:
+        with os.scandir(folder) as entries:
+            return any(e.name.endswith((".py", ".pyi", ".so")) or e.is_dir() for e in entries)
+    except OSError:
+        return False
+
+
 def _inside(path: str, folders: Sequence[str]) -> bool:
     absolute = os.path.abspath(path)
     return any(absolute == folder or absolute.startswith(folder + os.sep) for folder in folders)
@@ -96,12 +105,12 @@ class Environment:
         if spec is None:
             return None
         if spec.submodule_search_locations is not None:
+            namespace = spec.origin in (None, "namespace")
             locations = tuple(
                 location
                 for location in spec.submodule_search_locations
-                if not self._excluded(location)
+                if not self._excluded(location) and (not namespace or _holds_python(location))
             )
-            namespace = spec.origin in (None, "namespace")
             if not locations and namespace:
                 return None
             return Installed(name, namespace, locations)
