@@ -60,6 +60,14 @@ class Installed:
         return self.locations[0] if self.locations else self.name
 
 
+@dataclass(frozen=True, slots=True)
+class Provider:
+    """An installed ``_pb2`` module defining a file's messages, and the .proto it came from."""
+
+    module: str
+    proto_name: str
+
+
 def _holds_python(folder: str) -> bool:
     """A namespace portion that adds modules, not just a folder of .proto files of that name."""
     try:
@@ -83,7 +91,7 @@ class Environment:
         # current folder under `python -m`), not part of the environment the output runs in.
         self._path = [entry for entry in sys.path[1:] if entry and not self._excluded(entry)]
         self._find = functools.cache(self._find_uncached)
-        self._providers: dict[str, str | None] = {}
+        self._providers: dict[str, Provider | None] = {}
 
     def _excluded(self, path: str) -> bool:
         return _inside(path, self._exclude)
@@ -131,7 +139,7 @@ class Environment:
                     continue
                 try:
                     spec = find_spec(name, None)
-                except Exception:
+                except Exception:  # a third party's finder that fails answers nothing
                     spec = None
             if spec is not None:
                 return spec
@@ -157,14 +165,13 @@ class Environment:
             return False
         return self.owner(package) is None
 
-    def provider(self, file: descriptor_pb2.FileDescriptorProto) -> str | None:
+    def provider(self, file: descriptor_pb2.FileDescriptorProto) -> Provider | None:
         """The installed ``_pb2`` module that defines ``file``'s messages and enums, if any."""
-        found = self._providers.get(file.name, "")
-        if found == "":
-            found = self._providers[file.name] = self._provider(file)
-        return found
+        if file.name not in self._providers:
+            self._providers[file.name] = self._provider(file)
+        return self._providers[file.name]
 
-    def _provider(self, file: descriptor_pb2.FileDescriptorProto) -> str | None:
+    def _provider(self, file: descriptor_pb2.FileDescriptorProto) -> Provider | None:
         wanted = {m.name for m in file.message_type} | {e.name for e in file.enum_type}
         if not wanted or not file.package:
             return None
@@ -174,8 +181,9 @@ class Environment:
         stem = Path(file.name).stem.replace("-", "_").replace(".", "_") + "_pb2"
         for package in packages:
             for module in self._pb2_modules(package, stem):
-                if _defines(module, file.package, wanted):
-                    return module
+                proto_name = _defines(module, file.package, wanted)
+                if proto_name is not None:
+                    return Provider(module, proto_name)
         return None
 
     def _pb2_modules(self, package: str, stem: str) -> list[str]:
@@ -195,15 +203,16 @@ class Environment:
         return [f"{package}.{name}" for name in ordered]
 
 
-def _defines(module: str, package: str, wanted: set[str]) -> bool:
+def _defines(module: str, package: str, wanted: set[str]) -> str | None:
+    """The .proto name ``module`` was compiled from, if it defines ``wanted`` in ``package``."""
     try:
         descriptor = importlib.import_module(module).DESCRIPTOR
-    except Exception:
-        return False
+    except Exception:  # an installed module that does not import provides nothing
+        return None
     if descriptor.package != package:
-        return False
+        return None
     defined = set(descriptor.message_types_by_name) | set(descriptor.enum_types_by_name)
-    return wanted <= defined
+    return str(descriptor.name) if wanted <= defined else None
 
 
 def shadow_warnings(modules: Iterable[str], out: Path, environment: Environment) -> list[str]:

@@ -229,21 +229,33 @@ def _use_installed_messages(
     Adds a ``pb2_module`` option for each file (requested or imported) whose
     messages an installed module defines under another name; a requested file
     so covered gets no ``_pb2`` written, since two modules defining the same
-    messages cannot both be imported.
+    messages cannot both be imported. Not where another requested file imports
+    it and the installed copy was compiled from another .proto name: that
+    file's ``_pb2`` (protoc's) needs this one under its own name.
     """
     requested = set(request.file_to_generate)
+    # protoc's _pb2 of an importing file refers to its imports by .proto name: those it
+    # writes for us can only use an installed copy registered under the same name.
+    imported_by_output = {
+        dependency
+        for file in request.proto_file
+        if file.name in requested
+        for dependency in file.dependency
+    }
     provided: set[str] = set()
     mapping: list[str] = []
     for file in request.proto_file:
         if file.name.startswith("google/protobuf/"):
             continue  # the well-known types: protobuf's own modules, under their own names
-        module = environment.provider(file)
-        if module is None:
+        provider = environment.provider(file)
+        if provider is None:
+            continue
+        if provider.proto_name != file.name and file.name in imported_by_output:
             continue
         if file.name in requested:
             provided.add(file.name)
-        if module != naming.pb2_module(file.name):
-            mapping.append(f"pb2_module={file.name}:{module}")
+        if provider.module != naming.pb2_module(file.name):
+            mapping.append(f"pb2_module={file.name}:{provider.module}")
     if mapping:
         request.parameter = ",".join(filter(None, (request.parameter, *mapping)))
     return provided

@@ -219,3 +219,56 @@ def test_grpc_folder_at_the_top_writes_no_init_and_says_why(
     code, output = python("import protoreq, grpc; print(grpc.__file__)", out)
     assert code == 0, output
     assert str(out) not in output
+
+
+APP = """\
+syntax = "proto3";
+package app.v1;
+import "third_party/grpc/health/v1/health.proto";
+service Probe {
+  rpc Ask(grpc.health.v1.HealthCheckRequest) returns (grpc.health.v1.HealthCheckResponse);
+}
+"""
+
+
+def test_vendored_proto_imported_by_another_keeps_its_own_messages(
+    health_tree: Path, tmp_path: Path
+) -> None:
+    """protoc's app_pb2 imports health by its .proto name: the installed copy (grpc_health/...)
+    cannot stand in for it, so health's messages are compiled and both modules import."""
+    root = tmp_path / "src"
+    shutil.copytree(health_tree, root / "third_party")
+    write(root, "app/v1/app.proto", APP)
+    out = tmp_path / "out"
+    code, _, stderr = protoreq("generate", "-I", root, root, "-o", out)
+    assert code == 0, stderr
+    assert (out / "third_party/grpc/health/v1/health_pb2.py").is_file()
+    code, output = python(
+        "from app.v1 import app_protoreq\n"
+        "print(type(app_protoreq.AskGrpcRequest(service='s').message()).__module__)\n",
+        out,
+    )
+    assert code == 0, output
+    assert output == "third_party.grpc.health.v1.health_pb2\n"
+
+
+def test_a_folder_of_protos_on_sys_path_is_no_namespace(tmp_path: Path) -> None:
+    """`protos/` holding only .proto files, importable from PYTHONPATH, adds no module: the
+    output's protos/ folder still gets its __init__.py."""
+    root = tmp_path / "src"
+    write(root, "protos/ping.proto", 'syntax = "proto3";\npackage ping;\nmessage P {}\n')
+    out = tmp_path / "out"
+    command: list[str | Path] = [
+        sys.executable,
+        "-m",
+        "protoreq_generator",
+        "generate",
+        "-I",
+        root,
+        root,
+        "-o",
+        out,
+    ]
+    result = run([*command, "--package-init"], env={**os.environ, "PYTHONPATH": str(root)})
+    assert result.returncode == 0, result.stderr.decode()
+    assert (out / "protos/__init__.py").is_file()
