@@ -1,31 +1,34 @@
 """``protoreq``: generate typed request classes from .proto files, and check they are current.
 
 ``generate`` and ``check`` share everything up to the last step: both compile
-into a fresh temporary folder, then ``generate`` copies what changed into the
-output folder and ``check`` compares and lists what differs. So ``check``
-passes exactly when ``generate`` would change nothing.
+into a fresh temporary folder, then ``generate`` moves what changed into the
+output folder (all files or none: :mod:`protoreq_generator.output`) and
+``check`` compares and lists what differs. So ``check`` passes exactly when
+``generate --prune`` would change nothing.
 """
 
 from __future__ import annotations
 
 import filecmp
-import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
+from protoreq_generator import output
 from protoreq_generator.options import OPTION_HELP, OptionsError, parse_options
 from protoreq_generator.plugin import version
 from protoreq_generator.protoc import Invocation, ProtocError, ProtocFailedError, compile_into
+from protoreq_generator.stubs import STUB_HELP, STUB_KINDS, StubKind
 
-GENERATED_PATTERNS = ("*_pb2.py", "*_pb2.pyi", "*_protoreq.py")
-"""Files ``check`` counts as generated output when it looks for extra files."""
-
-_OPTIONS_TEXT = "; ".join(f"{name}={text}" for name, text in sorted(OPTION_HELP.items()))
+_STUBS_TEXT = "; ".join(f"{kind}: {text}" for kind, text in STUB_HELP.items())
+_OPTIONS_TEXT = "; ".join(
+    f"{name}={text}" for name, text in sorted(OPTION_HELP.items()) if name != "stubs"
+)
+"""The plugin options the CLI passes on (``stubs=`` is the CLI's own --stubs)."""
 
 
 def _shared_arguments(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,7 +57,15 @@ def _shared_arguments(command: Callable[..., Any]) -> Callable[..., Any]:
         click.option(
             "--package-init",
             is_flag=True,
-            help="Also write empty __init__.py files so OUT's folders are regular packages.",
+            help="Also write empty __init__.py files so OUT's folders are regular packages "
+            "(never in a folder an installed package or namespace owns, such as google/ or grpc/).",
+        ),
+        click.option(
+            "--stubs",
+            type=click.Choice(STUB_KINDS),
+            default="mypy",
+            show_default=True,
+            help=f"Who writes the typed x_pb2.pyi stubs ({_STUBS_TEXT}).",
         ),
         click.option(
             "--opt",
@@ -73,33 +84,42 @@ def _invocation(
     paths: tuple[Path, ...],
     includes: tuple[Path, ...],
     package_init: bool,
+    stubs: StubKind,
     opts: tuple[str, ...],
 ) -> Invocation:
     parameter = ",".join(opts)
+    if any(opt.strip().startswith("stubs") for opt in ",".join(opts).split(",")):
+        raise click.BadParameter("use --stubs, not --opt stubs=", param_hint="--opt")
     try:
         parse_options(parameter)
     except OptionsError as error:
         raise click.BadParameter(str(error), param_hint="--opt") from None
     return Invocation(
-        includes=includes, sources=paths, parameter=parameter, package_init=package_init
+        includes=includes,
+        sources=paths,
+        parameter=parameter,
+        package_init=package_init,
+        stubs=stubs,
     )
 
 
-def _files(root: Path) -> Iterator[Path]:
-    for path in sorted(root.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            yield path.relative_to(root)
+def _fail(message: str) -> NoReturn:
+    click.echo(f"protoreq: {message}", err=True)
+    sys.exit(1)
 
 
-def _compile(invocation: Invocation, scratch: Path) -> None:
-    """Compile into ``scratch``; on failure exit with protoc's code (its message is printed)."""
+def _compile(invocation: Invocation, scratch: Path, out: Path) -> None:
+    """Compile into ``scratch``; on failure exit with protoc's code (its message is printed).
+
+    Warnings (output that would shadow an installed module) go to stderr, one line each.
+    """
     try:
-        compile_into(invocation, scratch)
+        for warning in compile_into(invocation, scratch, destination=out):
+            click.echo(f"protoreq: warning: {warning}", err=True)
     except ProtocFailedError as failed:
         sys.exit(failed.code)
     except ProtocError as error:
-        click.echo(f"protoreq: {error}", err=True)
-        sys.exit(1)
+        _fail(str(error))
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -109,73 +129,88 @@ def _compile(invocation: Invocation, scratch: Path) -> None:
 def cli() -> None:
     """Generate typed gRPC request classes from .proto files.
 
-    For every a/b/x.proto, writes protoc's a/b/x_pb2.py, mypy-protobuf's typed
-    stubs a/b/x_pb2.pyi and protoreq's a/b/x_protoreq.py (one class per RPC and
-    a typed client facade per service) under the output folder, using the protoc
-    bundled with grpcio-tools.
+    For every a/b/x.proto, writes protoc's a/b/x_pb2.py, typed stubs
+    a/b/x_pb2.pyi (mypy-protobuf's, or protoc's with --stubs=pyi) and protoreq's
+    a/b/x_protoreq.py (one class per RPC and a typed client facade per service)
+    under the output folder, using the protoc bundled with grpcio-tools. A .proto
+    whose messages an installed _pb2 module defines already (google/rpc/*.proto,
+    grpc/health/v1/health.proto) gets no _pb2 of its own: protoreq's module
+    imports the installed one.
 
     \b
     Examples:
       protoreq generate -I protos protos/ -o src/gen --package-init
       protoreq check    -I protos protos/ -o src/gen --package-init   # in CI
+      protoreq generate -I protos protos/ -o src/gen --prune          # drop old files
     """
 
 
 @cli.command()
 @_shared_arguments
+@click.option(
+    "--prune",
+    is_flag=True,
+    help="Also delete generated files (*_pb2.py, *_pb2.pyi, *_protoreq.py written by protoc, "
+    "mypy-protobuf or protoreq, recognized by their header) that no .proto produces any more.",
+)
 def generate(
+    *,
     paths: tuple[Path, ...],
     includes: tuple[Path, ...],
     out: Path,
     package_init: bool,
+    stubs: StubKind,
     opts: tuple[str, ...],
+    prune: bool,
 ) -> None:
     """Compile PATHS (.proto files, or folders searched for them) into OUT.
 
-    Only files whose content changes are rewritten; existing __init__.py files are
-    never touched. Files that no .proto produces any more are left in place:
-    `protoreq check` lists them as extra.
+    Everything is compiled first, then moved into OUT in one step: if OUT cannot
+    take the files, nothing is written. Only files whose content changes are
+    rewritten; existing __init__.py files are never touched. Files that no
+    .proto produces any more stay unless --prune is given (`protoreq check`
+    lists them as extra).
     """
-    invocation = _invocation(paths, includes, package_init, opts)
-    with tempfile.TemporaryDirectory(prefix="protoreq-out-") as scratch_name:
-        scratch = Path(scratch_name)
-        _compile(invocation, scratch)
-        written = unchanged = 0
-        for relative in _files(scratch):
-            target = out / relative
-            if target.exists() and (
-                relative.name == "__init__.py" or filecmp.cmp(scratch / relative, target, False)
-            ):
-                unchanged += 1
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(scratch / relative, target)
-            written += 1
-    click.echo(f"protoreq: {written} written, {unchanged} unchanged in {out}")
+    invocation = _invocation(paths, includes, package_init, stubs, opts)
+    try:
+        with output.staging_folder(out) as staging:
+            _compile(invocation, staging, out)
+            changes = output.plan(staging, out, prune=prune)
+            output.install(staging, out, changes)
+    except output.OutputError as error:
+        _fail(str(error))
+    pruned = f", {len(changes.prune)} pruned" if prune else ""
+    click.echo(
+        f"protoreq: {len(changes.write)} written, {len(changes.unchanged)} unchanged"
+        f"{pruned} in {out}"
+    )
 
 
 @cli.command()
 @_shared_arguments
 def check(
+    *,
     paths: tuple[Path, ...],
     includes: tuple[Path, ...],
     out: Path,
     package_init: bool,
+    stubs: StubKind,
     opts: tuple[str, ...],
 ) -> None:
-    """Exit 1, listing the files, if OUT differs from what `generate` would write.
+    """Exit 1, listing the files, if OUT differs from what `generate --prune` would leave.
 
     Takes the same arguments as generate. Reports stale files (content differs),
-    missing files and extra files (generated-looking files under OUT, matching
-    *_pb2.py, *_pb2.pyi or *_protoreq.py, that no .proto produces). OUT is
-    assumed to hold only this command's output.
+    missing files and extra files (generated files under OUT, matching
+    *_pb2.py, *_pb2.pyi or *_protoreq.py, that no .proto produces; `generate
+    --prune` deletes them). A file with such a name that no compiler wrote is
+    listed as "extra, not generated" and left for you to remove.
     """
-    invocation = _invocation(paths, includes, package_init, opts)
+    invocation = _invocation(paths, includes, package_init, stubs, opts)
     problems: list[str] = []
     with tempfile.TemporaryDirectory(prefix="protoreq-check-") as scratch_name:
         scratch = Path(scratch_name)
-        _compile(invocation, scratch)
-        expected = set(_files(scratch))
+        _compile(invocation, scratch, out)
+        expected = set(output.output_files(scratch))
         for relative in sorted(expected):
             target = out / relative
             if not target.is_file():
@@ -184,17 +219,21 @@ def check(
                 scratch / relative, target, False
             ):
                 problems.append(f"stale: {target}")
-    if out.is_dir():
-        for relative in _files(out):
-            if relative not in expected and any(relative.match(p) for p in GENERATED_PATTERNS):
-                problems.append(f"extra: {out / relative}")
+    by_hand = 0
+    for relative in output.extra_files(out, expected):
+        if output.is_generated(out / relative):
+            problems.append(f"extra: {out / relative}")
+        else:
+            by_hand += 1
+            problems.append(f"extra, not generated (remove it yourself): {out / relative}")
     if problems:
         for problem in problems:
             click.echo(problem)
+        advice = "run `protoreq generate --prune` with the same arguments"
+        if by_hand:
+            advice += f" (it leaves the {by_hand} file(s) not generated)"
         click.echo(
-            f"protoreq check: {len(problems)} file(s) out of date in {out}; "
-            "run `protoreq generate` with the same arguments",
-            err=True,
+            f"protoreq check: {len(problems)} file(s) out of date in {out}; {advice}", err=True
         )
         sys.exit(1)
     click.echo(f"protoreq check: {out} is up to date")

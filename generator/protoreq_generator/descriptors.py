@@ -231,7 +231,7 @@ class _FileBuilder:
         _check_importable(self.file.name, self.file.name)
         for file_name in sorted(files):
             _check_importable(self.file.name, file_name)
-            self.imports.modules.add(naming.pb2_module(file_name))
+            self.imports.modules.add(self.options.pb2_module(file_name))
         self.imports.settle()
         for type_name in referenced:
             self.ref(type_name)
@@ -245,7 +245,7 @@ class _FileBuilder:
 
     def _new_ref(self, type_name: str) -> str:
         info = self.index.get(type_name)
-        module_alias = self.imports.aliases[naming.pb2_module(info.file.name)]
+        module_alias = self.imports.aliases[self.options.pb2_module(info.file.name)]
         if not naming.type_path_needs_alias(info.parts):
             return naming.dotted(module_alias, *info.parts)
         alias = KeywordAlias(
@@ -261,7 +261,7 @@ class _FileBuilder:
         if field_type in _MESSAGE_TYPES:
             return self.ref(type_name)
         if field_type == F.TYPE_ENUM:
-            return naming.dotted(self.ref(type_name), "ValueType")
+            return self.options.enum_value_type(self.ref(type_name))
         return _SCALAR_TYPES[field_type]
 
     def _enum_default(self, type_name: str) -> str | None:

@@ -5,7 +5,8 @@ calls it in process); :func:`main` adds the process around it: stdin/stdout,
 ``--version``, the request dump for replaying real inputs
 (``PROTOREQ_DUMP_REQUEST=path``, or ``=folder/`` for one file per request;
 replay with ``protoc-gen-protoreq < folder/request-....pb``), and
-a one-line error instead of a traceback for input that is not a request.
+a one-line error instead of a traceback for input that is not a request
+(including no input at all).
 
 Problems with the input (an unknown option, a name that cannot be imported)
 go back to protoc in ``CodeGeneratorResponse.error``; protoc prints them
@@ -91,6 +92,14 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     data = sys.stdin.buffer.read()
+    if not data:
+        # protoc always sends something (at least its version); nothing at all means the
+        # plugin was run by hand or fed from a file that is empty.
+        sys.stderr.write(
+            f"{PROG}: stdin is empty, expected a CodeGeneratorRequest; "
+            "this program is meant to be run by protoc\n"
+        )
+        return 1
     dump_to = os.environ.get(DUMP_ENV)
     if dump_to:
         _dump(data, dump_to)

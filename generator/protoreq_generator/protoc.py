@@ -12,6 +12,7 @@ exactly as it reports them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import tempfile
@@ -24,8 +25,17 @@ from google.protobuf import descriptor_pb2
 from google.protobuf.compiler import plugin_pb2
 from grpc_tools import protoc
 
+from protoreq_generator import naming
+from protoreq_generator.layout import Environment, shadow_warnings
 from protoreq_generator.plugin import generate
-from protoreq_generator.stubs import StubsError, mypy_plugin, mypy_stubs
+from protoreq_generator.stubs import (
+    StubKind,
+    StubsError,
+    StubsProcess,
+    failing_file,
+    mypy_plugin,
+    mypy_stubs,
+)
 
 
 class ProtocError(Exception):
@@ -40,6 +50,8 @@ class Invocation:
     sources: tuple[Path, ...]
     parameter: str = ""
     package_init: bool = False
+    stubs: StubKind = "mypy"
+    """Who writes the ``_pb2.pyi`` stubs: mypy-protobuf, protoc's ``--pyi_out``, or nobody."""
 
 
 def well_known_include() -> Path:
@@ -135,6 +147,7 @@ def write_python_modules(invocation: Invocation, out: Path) -> None:
             *(f"--proto_path={include}" for include in includes),
             f"--proto_path={well_known_include()}",
             f"--python_out={out}",
+            *([f"--pyi_out={out}"] if invocation.stubs == "pyi" else []),
             *(str(source) for source in expand_sources(invocation.sources)),
         ]
     )
@@ -142,44 +155,133 @@ def write_python_modules(invocation: Invocation, out: Path) -> None:
         raise ProtocFailedError(code)
 
 
-def compile_into(invocation: Invocation, out: Path) -> None:
+def compile_into(
+    invocation: Invocation, out: Path, *, destination: Path | None = None
+) -> list[str]:
     """Write ``_pb2.py``, ``_pb2.pyi`` and ``_protoreq.py`` (and ``__init__.py``) under ``out``.
 
     The slowest step, mypy-protobuf's stubs, decides how long this takes, so it
     starts first and everything else happens beside it: protoc parses the files
     (while the stub plugin's interpreter starts), the stub plugin gets the
     request, then protoc writes ``_pb2.py`` and protoreq's generator runs, both
-    usually done before the stubs are.
+    usually done before the stubs are. With ``stubs="pyi"`` protoc writes the
+    stubs itself in the same run as ``_pb2.py``; with ``"none"`` nobody does.
+
+    Files whose messages an installed ``_pb2`` module already defines get no
+    ``_pb2`` of their own, and protoreq's modules import the installed one
+    (:mod:`protoreq_generator.layout`). ``destination`` is where the files will
+    finally go (``out`` is a staging folder), left out when looking at what is
+    installed. Returns warnings, one line each: output that would shadow an
+    installed module or cannot be imported.
     """
-    try:
-        mypy_plugin()  # fail before protoc runs, as protoc would before writing anything
-    except StubsError as error:
-        raise ProtocError(str(error)) from None
-    with mypy_stubs() as stubs:
+    environment = Environment(exclude=[out, *([destination] if destination else [])])
+    with contextlib.ExitStack() as stack:
+        stubs: StubsProcess | None = None
+        if invocation.stubs == "mypy":
+            try:
+                mypy_plugin()  # fail before protoc runs, as protoc would before writing anything
+            except StubsError as error:
+                raise ProtocError(str(error)) from None
+            stubs = stack.enter_context(mypy_stubs())
         request = descriptor_request(invocation)
-        stubs.send(request)
+        if stubs is not None:
+            stubs.send(request)
+        provided = _use_installed_messages(request, environment)
+        if invocation.stubs != "mypy":  # annotations to match protoc's stubs (or none)
+            request.parameter = ",".join(
+                filter(None, (request.parameter, f"stubs={invocation.stubs}"))
+            )
         write_python_modules(invocation, out)
         response = generate(request)
-        try:
-            stub_response = stubs.response()
-        except StubsError as error:
-            raise ProtocError(str(error)) from None
+        stub_files: Sequence[plugin_pb2.CodeGeneratorResponse.File] = ()
+        if stubs is not None:
+            try:
+                stub_files = stubs.response().file
+            except StubsError as error:
+                raise ProtocError(_stub_failure(request, error)) from None
     if response.error:
         raise ProtocError(response.error)
-    for generated in (*stub_response.file, *response.file):
+    skipped = {naming.pb2_module(name).replace(".", "/") for name in provided}
+    for suffix in (".py", ".pyi"):
+        for stem in skipped:
+            (out / (stem + suffix)).unlink(missing_ok=True)
+    for generated in (*stub_files, *response.file):
+        if generated.name.removesuffix(".pyi") in skipped:
+            continue
         target = out / generated.name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(generated.content.encode("utf-8"))
     if invocation.package_init:
-        write_package_inits(out)
+        write_package_inits(out, environment)
+    modules = [
+        ".".join(path.relative_to(out).with_suffix("").parts)
+        for path in out.rglob("*.py")
+        if path.name != "__init__.py"
+    ]
+    return shadow_warnings(modules, destination or out, environment)
 
 
-def write_package_inits(out: Path) -> None:
-    """An empty ``__init__.py`` in every folder below ``out`` that holds Python files."""
+def _use_installed_messages(
+    request: plugin_pb2.CodeGeneratorRequest, environment: Environment
+) -> set[str]:
+    """Point protoreq's imports at installed ``_pb2`` modules; the requested files they cover.
+
+    Adds a ``pb2_module`` option for each file (requested or imported) whose
+    messages an installed module defines under another name; a requested file
+    so covered gets no ``_pb2`` written, since two modules defining the same
+    messages cannot both be imported. Not where another requested file imports
+    it and the installed copy was compiled from another .proto name: that
+    file's ``_pb2`` (protoc's) needs this one under its own name.
+    """
+    requested = set(request.file_to_generate)
+    # protoc's _pb2 of an importing file refers to its imports by .proto name: those it
+    # writes for us can only use an installed copy registered under the same name.
+    imported_by_output = {
+        dependency
+        for file in request.proto_file
+        if file.name in requested
+        for dependency in file.dependency
+    }
+    provided: set[str] = set()
+    mapping: list[str] = []
+    for file in request.proto_file:
+        if file.name.startswith("google/protobuf/"):
+            continue  # the well-known types: protobuf's own modules, under their own names
+        provider = environment.provider(file)
+        if provider is None:
+            continue
+        if provider.proto_name != file.name and file.name in imported_by_output:
+            continue
+        if file.name in requested:
+            provided.add(file.name)
+        if provider.module != naming.pb2_module(file.name):
+            mapping.append(f"pb2_module={file.name}:{provider.module}")
+    if mapping:
+        request.parameter = ",".join(filter(None, (request.parameter, *mapping)))
+    return provided
+
+
+def _stub_failure(request: plugin_pb2.CodeGeneratorRequest, error: StubsError) -> str:
+    """One line naming the file mypy-protobuf failed on, and the way around it."""
+    culprit = failing_file(request)
+    where = f" on {culprit}" if culprit else ""
+    return f"mypy-protobuf failed{where} ({error}); --stubs=pyi writes protoc's own stubs instead"
+
+
+def write_package_inits(out: Path, environment: Environment | None = None) -> None:
+    """An empty ``__init__.py`` in every folder below ``out`` that holds Python files.
+
+    Not in a folder whose name an installed package or namespace has (``google``,
+    ``grpc``) or that falls under an installed regular package: there an
+    ``__init__.py`` would hide the installed one (``import google.protobuf``
+    would fail).
+    """
+    environment = environment or Environment(exclude=[out])
     packages: set[Path] = set()
     for module in out.rglob("*.py"):
         packages.update(parent for parent in module.parents if out in parent.parents)
     for package in sorted(packages):
         init = package / "__init__.py"
-        if not init.exists():
+        name = ".".join(package.relative_to(out).parts)
+        if not init.exists() and environment.may_hold_init(name):
             init.write_bytes(b"")

@@ -8,6 +8,13 @@ pipes a ``CodeGeneratorRequest`` into the plugin and writes the files of the
 that itself (:func:`mypy_stubs`), with the request protoreq already has: the
 plugin starts before protoc parses and runs in its own process, on another
 core, while protoreq's generator runs in this one.
+
+mypy-protobuf is the default (:data:`STUB_KINDS`), but it is a third party's
+plugin and can crash on valid input (googleapis' compute protos define a
+``FieldOptions`` extension with mypy-protobuf's own number, 1151): then
+:func:`failing_file` names the file and the error suggests ``--stubs=pyi``,
+protoc's built-in ``--pyi_out``, which :mod:`protoreq_generator.protoc` runs
+in process.
 """
 
 from __future__ import annotations
@@ -21,10 +28,18 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Final, Literal, get_args
 
 from google.protobuf.compiler import plugin_pb2
 from google.protobuf.message import DecodeError
+
+StubKind = Literal["mypy", "pyi", "none"]
+STUB_KINDS: Final[tuple[StubKind, ...]] = get_args(StubKind)
+STUB_HELP: Final = {
+    "mypy": "mypy-protobuf's stubs (the default)",
+    "pyi": "protoc's built-in --pyi_out stubs",
+    "none": "no .pyi files",
+}
 
 MYPY_PLUGIN = "protoc-gen-mypy"
 MYPY_PARAMETER = "quiet"
@@ -64,12 +79,7 @@ class StubsProcess:
 
     def send(self, request: plugin_pb2.CodeGeneratorRequest) -> None:
         """Hand over ``request`` (as ``--mypy_opt=quiet`` would); the plugin starts working."""
-        given = request.parameter
-        request.parameter = MYPY_PARAMETER
-        try:
-            data = request.SerializeToString()
-        finally:
-            request.parameter = given
+        data = _plugin_request(request)
         stdin = self._process.stdin
         assert stdin is not None
         with contextlib.suppress(BrokenPipeError):  # it died early: response() tells why
@@ -79,6 +89,49 @@ class StubsProcess:
     def response(self) -> plugin_pb2.CodeGeneratorResponse:
         """Wait for the plugin; its response, or :class:`StubsError` if it failed."""
         return _response(self._process.wait(), self._stdout, self._stderr)
+
+
+def _plugin_request(request: plugin_pb2.CodeGeneratorRequest) -> bytes:
+    """``request`` as ``--mypy_opt=quiet`` would pass it (the caller's copy is left as it was)."""
+    given = request.parameter
+    request.parameter = MYPY_PARAMETER
+    try:
+        return request.SerializeToString()
+    finally:
+        request.parameter = given
+
+
+def _fails_on(request: plugin_pb2.CodeGeneratorRequest, names: list[str]) -> bool:
+    subset = plugin_pb2.CodeGeneratorRequest()
+    subset.CopyFrom(request)
+    subset.file_to_generate[:] = names
+    result = subprocess.run(
+        [str(mypy_plugin())], input=_plugin_request(subset), capture_output=True, check=False
+    )
+    if result.returncode != 0:
+        return True
+    try:
+        return bool(plugin_pb2.CodeGeneratorResponse.FromString(result.stdout).error)
+    except DecodeError:
+        return True
+
+
+def failing_file(request: plugin_pb2.CodeGeneratorRequest) -> str | None:
+    """The first file of ``request`` the stub plugin fails on, found by bisection.
+
+    Only run after a failure: the plugin's own message (often an assertion deep
+    inside it) rarely says which of hundreds of files it was working on, and
+    about log2(n) reruns on halves of the list find one. ``None`` if no single
+    file fails alone.
+    """
+    candidates = list(request.file_to_generate)
+    while len(candidates) > 1:
+        half = len(candidates) // 2
+        first = candidates[:half]
+        candidates = first if _fails_on(request, first) else candidates[half:]
+    if candidates and _fails_on(request, candidates):
+        return candidates[0]
+    return None
 
 
 @contextmanager

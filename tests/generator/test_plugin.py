@@ -77,8 +77,22 @@ def test_malformed_stdin_is_one_line_without_traceback() -> None:
     assert result.stdout == b""
 
 
-def test_empty_request_declares_features() -> None:
+def test_empty_stdin_is_one_line_error() -> None:
     result = run([PLUGIN], stdin=b"")
+    assert result.returncode == 1
+    stderr = result.stderr.decode()
+    assert stderr == (
+        "protoc-gen-protoreq: stdin is empty, expected a CodeGeneratorRequest; "
+        "this program is meant to be run by protoc\n"
+    )
+    assert result.stdout == b""
+
+
+def test_request_without_files_declares_features() -> None:
+    request = plugin_pb2.CodeGeneratorRequest(
+        compiler_version=plugin_pb2.Version(major=5, minor=29)  # what protoc always sends
+    )
+    result = run([PLUGIN], stdin=request.SerializeToString())
     assert result.returncode == 0
     response = Response.FromString(result.stdout)
     assert response.supported_features == (
