@@ -179,6 +179,11 @@ class GrpcClient:
             ssl_target_name_override=ssl_target_name_override,
             extra_options=as_options(options),
         )
+        if self._settings.grpc_retries and retry is not None:
+            raise ValueError(
+                "options turn on grpcio's own retries (grpc.enable_retries=1): pass retry=None "
+                "so that protoreq does not retry too (the attempts would multiply)"
+            )
         if call_credentials is not None and not self._settings.secure:
             raise ValueError(
                 "call_credentials need a secure channel: gRPC never sends them in plaintext; "
