@@ -199,6 +199,13 @@ class GrpcClient:
             self._call_options["wait_for_ready"] = wait_for_ready
         if compression is not None:
             self._call_options["compression"] = compression
+        self._retry_call_options = (
+            self._call_options
+            if wait_for_ready is False
+            else {**self._call_options, "wait_for_ready": True}
+        )
+        """A retry's keywords: it waits (within the deadline) for the channel to reconnect,
+        so a server restarting on its address costs a caller time, not its call."""
         self._share_channels = share_channels
         self._pool_size = pool_size
         self._lock = threading.Lock()
@@ -356,10 +363,20 @@ class GrpcClient:
         return decision.delay
 
     def _attempt_options(self, prepared: PreparedCall) -> dict[str, Any]:
-        """Per-call grpcio keywords: the client's, and the request's compression if it chose one."""
+        """Per-call grpcio keywords: the client's, and the request's compression if it chose one.
+
+        A retry with a deadline waits for the channel to be ready instead of failing
+        at once while grpcio reconnects (its reconnect backoff starts at about 1 s,
+        longer than a retry policy's backoffs): nothing reaches a dead server, and
+        the deadline bounds the wait. Without a deadline a retry fails fast as the
+        first attempt does, so that a dead server cannot hold a call forever.
+        """
+        options = self._call_options
+        if prepared.attempt > 1 and prepared.deadline is not None:
+            options = self._retry_call_options
         if prepared.compression is None:
-            return self._call_options
-        return {**self._call_options, "compression": prepared.compression}
+            return options
+        return {**options, "compression": prepared.compression}
 
     def _failed(self, prepared: PreparedCall, error: grpc.RpcError) -> GrpcResponse[Any]:
         """A failed response; a refused TLS handshake gets a hint naming the likely setting."""
@@ -389,7 +406,7 @@ class GrpcClient:
                 None if deadline is None else deadline - time.monotonic(),
                 prepared.metadata,
                 self._call_options
-                if prepared.compression is None
+                if prepared.compression is None and prepared.attempt == 1
                 else self._attempt_options(prepared),
             )
         except grpc.RpcError as error:
