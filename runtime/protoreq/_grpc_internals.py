@@ -105,3 +105,18 @@ def finished_metadata(call: Any) -> ReceivedPairs | None:
     except AttributeError:
         return None
     return None if initial is None else (initial, trailing)
+
+
+def close_aio_channel_now(channel: Any) -> None:
+    """Close a grpc.aio channel at once, from any thread, without running its event loop.
+
+    For channels whose loop is closed or stopping, where grpc.aio's ``close()``
+    coroutine can never run: its last step, the Cython channel's synchronous
+    ``close()``, is what grpc.aio's own ``__del__`` calls too. Without those
+    internals the reference is simply dropped and ``__del__`` does it later.
+    """
+    cython_channel = getattr(channel, "_channel", None)
+    closed = getattr(cython_channel, "closed", None)
+    close = getattr(cython_channel, "close", None)
+    if callable(closed) and callable(close) and not closed():
+        close()

@@ -22,7 +22,7 @@ from typing import Any, Final, Self, TypeVar
 import grpc
 from google.protobuf.message import Message
 
-from protoreq._grpc_internals import finished_metadata, unary_call
+from protoreq._grpc_internals import close_aio_channel_now, finished_metadata, unary_call
 from protoreq._stream_calls import (
     call_client_streaming,
     call_client_streaming_async,
@@ -211,9 +211,9 @@ class GrpcClient:
         self._lock = threading.Lock()
         self._closed = False
         self._sync_slots: list[_Slot] = []
-        self._async_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[_Slot]] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._async_slots: dict[asyncio.AbstractEventLoop, list[_Slot]] = {}
+        """Channels per event loop. Not weakly keyed: a grpc.aio channel refers to its loop,
+        so an entry would never go by itself; those of closed loops are swept instead."""
         self._last_loop: tuple[weakref.ref[asyncio.AbstractEventLoop], list[_Slot]] | None = None
         """The loop of the latest async call and its channels, found without a weak-dict lookup."""
         self._turn = itertools.count()
@@ -490,8 +490,12 @@ class GrpcClient:
 
     def _async_slot(self) -> _Slot:
         loop = asyncio.get_running_loop()
-        last = self._last_loop  # usually the loop of the previous call: no weak-dict lookup
-        slots = last[1] if last is not None and last[0]() is loop else self._loop_slots(loop)
+        last = self._last_loop  # usually the loop of the previous call: no dict lookup
+        if last is not None and last[0]() is loop:
+            slots = last[1]
+        else:
+            last = None  # let go of the previous loop's channels: _loop_slots may sweep them
+            slots = self._loop_slots(loop)
         return slots[0] if self._pool_size == 1 else self._pick(slots)
 
     def _loop_slots(self, loop: asyncio.AbstractEventLoop) -> list[_Slot]:
@@ -502,11 +506,24 @@ class GrpcClient:
                 self._check_open()
                 slots = self._async_slots.get(loop)
                 if slots is None:
+                    self._sweep_closed_loops()
                     slots = self._open_slots(loop)
                     self._async_slots[loop] = slots
         # A weak reference: the client must not keep a finished loop (or its channels) alive.
         self._last_loop = (weakref.ref(loop), slots)
         return slots
+
+    def _sweep_closed_loops(self) -> None:
+        """Close and forget the channels of loops that have closed (each ``asyncio.run()``
+        closes its loop); called under ``self._lock`` when a new loop opens channels, so a
+        client used across many loops holds at most the latest finished one's."""
+        for loop in [loop for loop in self._async_slots if loop.is_closed()]:
+            slots = self._async_slots.pop(loop)
+            if self._last_loop is not None and self._last_loop[1] is slots:
+                self._last_loop = None  # else it would keep the channel objects, and grpcio
+                # keeps its aio poller, bound to every loop it served, while a channel lives
+            for slot in self._release_slots(loop, slots):
+                close_aio_channel_now(slot.channel)
 
     def _take_channels(self) -> tuple[list[_Slot], list[tuple[asyncio.AbstractEventLoop, _Slot]]]:
         """Mark closed and hand over the channels to close (shared ones only when unused)."""
@@ -551,7 +568,8 @@ class GrpcClient:
 
     def _close_on_loop(self, loop: asyncio.AbstractEventLoop, slot: _Slot) -> None:
         if loop.is_closed():
-            return  # the loop took its channels' connections down with it
+            close_aio_channel_now(slot.channel)  # its close() coroutine can no longer run
+            return
         try:
             running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
         except RuntimeError:
