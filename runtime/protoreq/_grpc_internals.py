@@ -20,6 +20,7 @@ both ways against a real server).
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any, Final
@@ -120,3 +121,23 @@ def close_aio_channel_now(channel: Any) -> None:
     close = getattr(cython_channel, "close", None)
     if callable(closed) and callable(close) and not closed():
         close()
+
+
+def _closed_channel_errors() -> tuple[type[Exception], ...]:
+    """What grpcio raises, instead of an ``RpcError``, for an RPC on a channel closed under it.
+
+    Sync channels raise ``ValueError("Cannot invoke RPC: Channel closed!")``;
+    grpc.aio raises ``UsageError("Channel is closed.")``, and a call whose
+    channel was destroyed between its creation and its first batch raises
+    ``ExecuteBatchError``. The client turns these into its own answers.
+    """
+    errors: list[type[Exception]] = [ValueError]
+    try:
+        cygrpc = importlib.import_module("grpc._cython.cygrpc")
+        errors += [cygrpc.UsageError, cygrpc.ExecuteBatchError]
+    except (ImportError, AttributeError):
+        pass
+    return tuple(errors)
+
+
+CLOSED_CHANNEL_ERRORS: Final = _closed_channel_errors()

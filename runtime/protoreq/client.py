@@ -9,7 +9,7 @@ channels and talks to grpcio.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import concurrent.futures
 import inspect
 import itertools
 import threading
@@ -22,7 +22,12 @@ from typing import Any, Final, Self, TypeVar
 import grpc
 from google.protobuf.message import Message
 
-from protoreq._grpc_internals import close_aio_channel_now, finished_metadata, unary_call
+from protoreq._grpc_internals import (
+    CLOSED_CHANNEL_ERRORS,
+    close_aio_channel_now,
+    finished_metadata,
+    unary_call,
+)
 from protoreq._stream_calls import (
     call_client_streaming,
     call_client_streaming_async,
@@ -58,6 +63,8 @@ from protoreq.streaming import AsyncGrpcStream, GrpcStream
 RespT = TypeVar("RespT", bound=Message)
 
 _CLOSE_WAIT_SECONDS: Final = 5.0
+_CLOSE_POLL_SECONDS: Final = 0.02
+"""How often a sync close() waiting on another thread's loop checks that the loop still runs."""
 
 _OK: Final = grpc.StatusCode.OK
 
@@ -280,14 +287,16 @@ class GrpcClient:
             if prepared.message is None:
                 response = await self._client_streaming_async(self._async_slot(), prepared)
             else:
-                call = self._start_unary_async(prepared)
                 try:
+                    call = self._start_unary_async(prepared)
                     reply = await call
                     received = finished_metadata(call)
                     if received is None:  # grpcio changed its internals: ask the public way
                         received = (await call.initial_metadata(), await call.trailing_metadata())
                 except grpc.RpcError as error:
                     response = self._failed(prepared, error)
+                except CLOSED_CHANNEL_ERRORS as error:
+                    response = self._refused_by_closed_channel(prepared, error)
                 except asyncio.CancelledError:
                     if _task_is_cancelled():
                         raise  # our caller cancelled us: the RPC is already cancelled with it
@@ -317,7 +326,11 @@ class GrpcClient:
         if isinstance(prepared, GrpcResponse):
             return ended_stream(prepared)
         multicallable = self._sync_slot().callable(prepared.rpc.cardinality.value, prepared.rpc)
-        return open_stream(multicallable, prepared, self._attempt_options(prepared))
+        try:
+            return open_stream(multicallable, prepared, self._attempt_options(prepared))
+        except CLOSED_CHANNEL_ERRORS as error:
+            self._refused_by_closed_channel(prepared, error)
+            raise  # unreachable: a stream has no retry to answer for
 
     def stream_async(
         self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
@@ -332,7 +345,11 @@ class GrpcClient:
         if isinstance(prepared, GrpcResponse):
             return ended_stream_async(prepared)
         multicallable = self._async_slot().callable(prepared.rpc.cardinality.value, prepared.rpc)
-        return open_stream_async(multicallable, prepared, self._attempt_options(prepared))
+        try:
+            return open_stream_async(multicallable, prepared, self._attempt_options(prepared))
+        except CLOSED_CHANNEL_ERRORS as error:
+            self._refused_by_closed_channel(prepared, error)
+            raise  # unreachable: a stream has no retry to answer for
 
     def _retry_delay(self, prepared: PreparedCall, response: GrpcResponse[Any]) -> float | None:
         """Seconds to wait before the next attempt, or ``None``: see :func:`decide_retry`."""
@@ -341,6 +358,8 @@ class GrpcClient:
             if self._retry_budget is not None:
                 self._retry_budget.record_success()
             return None
+        if self._closed:
+            return None  # close() ends retrying: the call answers with this attempt's outcome
         decision = decide_retry(
             prepared.retry,
             response,
@@ -411,6 +430,8 @@ class GrpcClient:
             )
         except grpc.RpcError as error:
             return self._failed(prepared, error)
+        except CLOSED_CHANNEL_ERRORS as error:
+            return self._refused_by_closed_channel(prepared, error)
         return prepared.answered(reply, received)
 
     def _start_unary_async(self, prepared: PreparedCall) -> Any:
@@ -430,14 +451,39 @@ class GrpcClient:
 
     def _client_streaming_sync(self, slot: _Slot, prepared: PreparedCall) -> GrpcResponse[Any]:
         multicallable = slot.callable("stream_unary", prepared.rpc)
-        return call_client_streaming(multicallable, prepared, self._attempt_options(prepared))
+        try:
+            return call_client_streaming(multicallable, prepared, self._attempt_options(prepared))
+        except CLOSED_CHANNEL_ERRORS as error:
+            return self._refused_by_closed_channel(prepared, error)
 
     async def _client_streaming_async(
         self, slot: _Slot, prepared: PreparedCall
     ) -> GrpcResponse[Any]:
         multicallable = slot.callable("stream_unary", prepared.rpc)
         options = self._attempt_options(prepared)
-        return await call_client_streaming_async(multicallable, prepared, options)
+        try:
+            return await call_client_streaming_async(multicallable, prepared, options)
+        except CLOSED_CHANNEL_ERRORS as error:
+            return self._refused_by_closed_channel(prepared, error)
+
+    def _refused_by_closed_channel(
+        self, prepared: PreparedCall, error: Exception
+    ) -> GrpcResponse[Any]:
+        """The answer when grpcio refuses an RPC because ``close()`` closed its channel.
+
+        The call passed its check before the close and reached grpcio after it: a
+        first attempt (or a stream) is a call started after ``close()`` and raises
+        :class:`ClientClosedError`, as it would have a moment later; a retry belongs
+        to a call the close cut short, which answers CANCELLED. Anything else
+        grpcio raises while the client is open is not ours to reinterpret.
+        """
+        if not self._closed:
+            raise error
+        if prepared.attempt <= 1:
+            raise ClientClosedError(
+                f"GrpcClient({self._settings.target!r}) was closed before the call started"
+            ) from error
+        return prepared.cancelled_locally()
 
     # -- channels ---------------------------------------------------------------------------
 
@@ -579,10 +625,13 @@ class GrpcClient:
             self._closing_tasks.add(task)
             task.add_done_callback(self._closing_tasks.discard)
         elif loop.is_running():
-            # The loop runs in another thread: close there and wait, as a sync close() should.
+            # The loop runs in another thread: close there and wait, as a sync close() should,
+            # unless the loop stops meanwhile and never runs the close (loop.stop() just before).
             done = asyncio.run_coroutine_threadsafe(_close_async(slot), loop)
-            with contextlib.suppress(Exception):
-                done.result(_CLOSE_WAIT_SECONDS)
+            _wait_while_running(done, loop)
+            if not done.done() and not loop.is_running():
+                done.cancel()  # if the loop runs again it must not close a second time
+                close_aio_channel_now(slot.channel)
         else:
             loop.run_until_complete(_close_async(slot))
 
@@ -607,6 +656,21 @@ class GrpcClient:
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _wait_while_running(
+    done: concurrent.futures.Future[None], loop: asyncio.AbstractEventLoop
+) -> None:
+    """Wait for ``done`` at most ``_CLOSE_WAIT_SECONDS``, and no longer than ``loop`` runs."""
+    until = time.monotonic() + _CLOSE_WAIT_SECONDS
+    while loop.is_running() and time.monotonic() < until:
+        try:
+            done.result(_CLOSE_POLL_SECONDS)
+        except concurrent.futures.TimeoutError:
+            continue
+        except Exception:  # closing is best effort: the channel is gone anyway
+            return
+        return
 
 
 def _task_is_cancelled() -> bool:
