@@ -268,6 +268,8 @@ class GrpcClient:
             if delay is None:
                 return response
             time.sleep(delay)
+            if self._closed:
+                return response  # closed during the backoff: no attempt after close()
 
     async def call_async(
         self, request: GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]
@@ -310,6 +312,8 @@ class GrpcClient:
             if delay is None:
                 return response
             await asyncio.sleep(delay)
+            if self._closed:
+                return response
 
     def stream(
         self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]

@@ -244,3 +244,29 @@ def test_close_does_not_wait_for_a_loop_that_is_stopping(chat_target: str) -> No
     while open_fds() > fds_before and time.monotonic() < until:  # the server sees it go
         time.sleep(0.05)
     assert open_fds() <= fds_before  # the channel was closed, its connection with it
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_close_during_a_backoff_ends_the_call_with_its_last_outcome(mode: str) -> None:
+    from protoreq import RetryPolicy  # noqa: PLC0415
+    from tests.resilience.faults import Fault, FaultyUserService, serve_on  # noqa: PLC0415
+    from tests.resilience.requests import GetUser  # noqa: PLC0415
+
+    patient = RetryPolicy(max_attempts=5, initial_backoff=2.0, max_backoff=2.0)
+    service = FaultyUserService(always=Fault())
+    with serve_on(service.handlers()) as port:
+        client = GrpcClient(f"127.0.0.1:{port}", retry=patient, retry_throttle=None)
+        closer = threading.Timer(0.3, client.close)
+        closer.start()
+        started = time.monotonic()
+        if mode == "sync":
+            response = client.call(GetUser())
+        else:
+            response = asyncio.run(client.call_async(GetUser()))
+        took = time.monotonic() - started
+        closer.join()
+
+    assert response.status_code() is grpc.StatusCode.UNAVAILABLE  # an answer, not an error
+    assert response.attempts() < patient.max_attempts
+    assert service.calls == response.attempts()
+    assert took < 5

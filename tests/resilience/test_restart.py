@@ -197,3 +197,36 @@ def test_without_a_deadline_retries_do_not_wait_for_a_dead_server() -> None:
     assert response.status_code() is grpc.StatusCode.UNAVAILABLE
     assert response.attempts() == 3
     assert took < 5  # fails fast (milliseconds); a wait would last forever
+
+
+def test_a_client_that_refuses_wait_for_ready_keeps_its_retries_failing_fast() -> None:
+    policy = RetryPolicy(max_attempts=3, initial_backoff=0.01, max_backoff=0.02)
+    with GrpcClient(
+        f"127.0.0.1:{unused_port()}", wait_for_ready=False, retry=policy, retry_throttle=None
+    ) as client:
+        started = time.monotonic()
+        response = client.call(GetUser(timeout=20))
+        took = time.monotonic() - started
+
+    assert response.status_code() is grpc.StatusCode.UNAVAILABLE
+    assert response.attempts() == 3
+    assert took < 5  # milliseconds; a waiting retry would take the whole 20 s
+
+
+def test_with_a_deadline_a_retry_waits_for_the_server_to_come_back(
+    user_process: UserServerProcess,
+) -> None:
+    """The first attempt fails fast on a dead server, the retry waits for the restart."""
+    port = user_process.port
+    user_process.kill()
+    policy = RetryPolicy(max_attempts=2, initial_backoff=0.01, max_backoff=0.02)
+    with GrpcClient(f"127.0.0.1:{port}", retry=policy, retry_throttle=None) as client:
+        later = threading.Timer(1.0, user_process.start)
+        later.start()
+        try:
+            response = client.call(GetUser(timeout=20))
+        finally:
+            later.join()
+
+    assert response.is_success(), response
+    assert response.attempts() == 2
