@@ -141,3 +141,21 @@ def _closed_channel_errors() -> tuple[type[Exception], ...]:
 
 
 CLOSED_CHANNEL_ERRORS: Final = _closed_channel_errors()
+
+
+_READY: Final = grpc.ChannelConnectivity.READY.value[0]
+
+
+def sync_channel_ready_now(channel: grpc.Channel) -> bool:
+    """Whether a sync channel is connected right now, asked without subscribing.
+
+    The public road, ``grpc.channel_ready_future``, delivers even a READY state
+    through a polling thread, which would delay every retry of a call that a
+    connected server failed. ``False`` also when grpcio's internals changed:
+    the caller then takes the public road.
+    """
+    try:
+        state = channel._channel.check_connectivity_state(False)  # type: ignore[attr-defined]
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return bool(state == _READY)

@@ -26,6 +26,7 @@ from protoreq._grpc_internals import (
     CLOSED_CHANNEL_ERRORS,
     close_aio_channel_now,
     finished_metadata,
+    sync_channel_ready_now,
     unary_call,
 )
 from protoreq._stream_calls import (
@@ -65,8 +66,16 @@ RespT = TypeVar("RespT", bound=Message)
 _CLOSE_WAIT_SECONDS: Final = 5.0
 _CLOSE_POLL_SECONDS: Final = 0.02
 """How often a sync close() waiting on another thread's loop checks that the loop still runs."""
+_READY_POLL_SECONDS: Final = 0.1
+"""How often a sync retry waiting for a connection checks that its client is still open."""
 
 _OK: Final = grpc.StatusCode.OK
+_NOT_READY_ERRORS: Final[tuple[type[Exception], ...]] = (
+    TimeoutError,
+    ClientClosedError,
+    *CLOSED_CHANNEL_ERRORS,
+)
+"""How an async wait for a connection ends without one: the deadline, or close()."""
 
 DEFAULT_TIMEOUT: Final = 30.0
 """Seconds a call may take when neither the request nor the client says otherwise."""
@@ -206,13 +215,9 @@ class GrpcClient:
             self._call_options["wait_for_ready"] = wait_for_ready
         if compression is not None:
             self._call_options["compression"] = compression
-        self._retry_call_options = (
-            self._call_options
-            if wait_for_ready is False
-            else {**self._call_options, "wait_for_ready": True}
-        )
-        """A retry's keywords: it waits (within the deadline) for the channel to reconnect,
-        so a server restarting on its address costs a caller time, not its call."""
+        self._retries_wait_for_ready = wait_for_ready is not False
+        """A retry waits (within the deadline) for the channel to reconnect first, so a
+        server restarting on its address costs a caller time, not its call."""
         self._share_channels = share_channels
         self._pool_size = pool_size
         self._lock = threading.Lock()
@@ -268,8 +273,8 @@ class GrpcClient:
             if delay is None:
                 return response
             time.sleep(delay)
-            if self._closed:
-                return response  # closed during the backoff: no attempt after close()
+            if self._closed or not self._ready_for_retry(prepared):
+                return response  # closed during the backoff, or no connection in time
 
     async def call_async(
         self, request: GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]
@@ -312,7 +317,7 @@ class GrpcClient:
             if delay is None:
                 return response
             await asyncio.sleep(delay)
-            if self._closed:
+            if self._closed or not await self._ready_for_retry_async(prepared):
                 return response
 
     def stream(
@@ -385,21 +390,63 @@ class GrpcClient:
             prepared.retries_since_pushback += 1
         return decision.delay
 
-    def _attempt_options(self, prepared: PreparedCall) -> dict[str, Any]:
-        """Per-call grpcio keywords: the client's, and the request's compression if it chose one.
+    def _ready_for_retry(self, prepared: PreparedCall) -> bool:
+        """Wait for a connection before a retry; ``False`` when none came within the deadline.
 
-        A retry with a deadline waits for the channel to be ready instead of failing
-        at once while grpcio reconnects (its reconnect backoff starts at about 1 s,
-        longer than a retry policy's backoffs): nothing reaches a dead server, and
-        the deadline bounds the wait. Without a deadline a retry fails fast as the
-        first attempt does, so that a dead server cannot hold a call forever.
+        While grpcio reconnects (its reconnect backoff starts at about 1 s, longer
+        than a retry policy's backoffs) a fail-fast attempt fails at once, so the
+        retries of a call would be spent before a restarted server is back. A retry
+        waits for the channel instead: nothing is sent to a server that is down,
+        the deadline bounds the wait, and a call whose wait runs out answers with
+        its last failure (UNAVAILABLE, not a misleading DEADLINE_EXCEEDED). Without
+        a deadline a retry does not wait, so that a dead server cannot hold a call
+        forever; nor does it for a client made with ``wait_for_ready=False``.
         """
-        options = self._call_options
-        if prepared.attempt > 1 and prepared.deadline is not None:
-            options = self._retry_call_options
+        remaining = prepared.remaining()
+        if remaining is None or not self._retries_wait_for_ready:
+            return True
+        try:
+            channel = self._sync_slot().channel
+        except ClientClosedError:
+            return False  # closed a moment ago: the call answers with its last outcome
+        assert isinstance(channel, grpc.Channel)
+        if sync_channel_ready_now(channel):
+            return True  # the usual case: a connected server answered UNAVAILABLE itself
+        ready = grpc.channel_ready_future(channel)
+        until = time.monotonic() + remaining
+        try:
+            while not self._closed:
+                try:
+                    ready.result(
+                        timeout=max(0.0, min(_READY_POLL_SECONDS, until - time.monotonic()))
+                    )
+                except grpc.FutureTimeoutError:
+                    if time.monotonic() >= until:
+                        return False
+                else:
+                    return True
+            return False
+        finally:
+            ready.cancel()  # unsubscribes from the channel's connectivity (no-op once ready)
+
+    async def _ready_for_retry_async(self, prepared: PreparedCall) -> bool:
+        """:meth:`_ready_for_retry` on the running loop's channel."""
+        remaining = prepared.remaining()
+        if remaining is None or not self._retries_wait_for_ready:
+            return True
+        try:
+            channel = self._async_slot().channel
+            assert isinstance(channel, grpc.aio.Channel)
+            await asyncio.wait_for(channel.channel_ready(), remaining)
+        except _NOT_READY_ERRORS:
+            return False
+        return True
+
+    def _attempt_options(self, prepared: PreparedCall) -> dict[str, Any]:
+        """Per-call grpcio keywords: the client's, and the request's compression if it chose one."""
         if prepared.compression is None:
-            return options
-        return {**options, "compression": prepared.compression}
+            return self._call_options
+        return {**self._call_options, "compression": prepared.compression}
 
     def _failed(self, prepared: PreparedCall, error: grpc.RpcError) -> GrpcResponse[Any]:
         """A failed response; a refused TLS handshake gets a hint naming the likely setting."""
@@ -429,7 +476,7 @@ class GrpcClient:
                 None if deadline is None else deadline - time.monotonic(),
                 prepared.metadata,
                 self._call_options
-                if prepared.compression is None and prepared.attempt == 1
+                if prepared.compression is None
                 else self._attempt_options(prepared),
             )
         except grpc.RpcError as error:
