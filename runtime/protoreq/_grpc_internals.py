@@ -146,16 +146,20 @@ CLOSED_CHANNEL_ERRORS: Final = _closed_channel_errors()
 _READY: Final = grpc.ChannelConnectivity.READY.value[0]
 
 
-def sync_channel_ready_now(channel: grpc.Channel) -> bool:
+def sync_channel_ready_now(channel: grpc.Channel, *, try_to_connect: bool = False) -> bool | None:
     """Whether a sync channel is connected right now, asked without subscribing.
 
-    The public road, ``grpc.channel_ready_future``, delivers even a READY state
-    through a polling thread, which would delay every retry of a call that a
-    connected server failed. ``False`` also when grpcio's internals changed:
-    the caller then takes the public road.
+    The public road, ``grpc.channel_ready_future``, reports states through a
+    polling thread of grpcio's, which delays even a READY answer and raises in
+    that thread when the channel closes meanwhile. ``try_to_connect`` starts a
+    connection attempt on an idle channel. ``None`` when grpcio's internals
+    changed (the caller then takes the public road); ``False`` once closed.
     """
     try:
-        state = channel._channel.check_connectivity_state(False)  # type: ignore[attr-defined]
-    except (AttributeError, TypeError, ValueError):
+        check = channel._channel.check_connectivity_state  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    try:
+        return bool(check(try_to_connect) == _READY)
+    except ValueError:  # the channel was closed
         return False
-    return bool(state == _READY)

@@ -51,11 +51,13 @@ from protoreq.request import (
 from protoreq.response import GrpcResponse
 from protoreq.retry import (
     DEFAULT_RETRY_THROTTLE,
+    Disconnection,
     RetryBudget,
     RetryPolicy,
     RetryThrottle,
     decide_retry,
     log_retry_decision,
+    lost_connection,
 )
 from protoreq.sharing import SharedChannels
 from protoreq.status import LocalRpcError
@@ -66,10 +68,11 @@ RespT = TypeVar("RespT", bound=Message)
 _CLOSE_WAIT_SECONDS: Final = 5.0
 _CLOSE_POLL_SECONDS: Final = 0.02
 """How often a sync close() waiting on another thread's loop checks that the loop still runs."""
-_READY_POLL_SECONDS: Final = 0.1
-"""How often a sync retry waiting for a connection checks that its client is still open."""
+_READY_POLL_SECONDS: Final = 0.01
+"""How often a sync retry waiting for a connection looks at the channel (a cheap check)."""
 
 _OK: Final = grpc.StatusCode.OK
+_READY: Final = grpc.ChannelConnectivity.READY
 _NOT_READY_ERRORS: Final[tuple[type[Exception], ...]] = (
     TimeoutError,
     ClientClosedError,
@@ -208,6 +211,7 @@ class GrpcClient:
             )
         self._defaults = CallDefaults(target=target, timeout=timeout, retry=retry)
         self._retry_budget = None if retry_throttle is None else RetryBudget(retry_throttle)
+        self._disconnection = Disconnection()
         self._call_options: dict[str, Any] = {}
         if call_credentials is not None:
             self._call_options["credentials"] = call_credentials
@@ -269,7 +273,7 @@ class GrpcClient:
             budget = self._retry_budget
             if response._code is _OK and (budget is None or budget.full):
                 return response  # what _retry_delay() would decide, without the work
-            delay = self._retry_delay(prepared, response)
+            delay = self._retry_delay(prepared, response, self._sync_connected)
             if delay is None:
                 return response
             time.sleep(delay)
@@ -313,7 +317,7 @@ class GrpcClient:
             budget = self._retry_budget
             if response._code is _OK and (budget is None or budget.full):
                 return response
-            delay = self._retry_delay(prepared, response)
+            delay = self._retry_delay(prepared, response, self._async_connected)
             if delay is None:
                 return response
             await asyncio.sleep(delay)
@@ -360,8 +364,15 @@ class GrpcClient:
             self._refused_by_closed_channel(prepared, error)
             raise  # unreachable: a stream has no retry to answer for
 
-    def _retry_delay(self, prepared: PreparedCall, response: GrpcResponse[Any]) -> float | None:
-        """Seconds to wait before the next attempt, or ``None``: see :func:`decide_retry`."""
+    def _retry_delay(
+        self, prepared: PreparedCall, response: GrpcResponse[Any], connected: Callable[[], bool]
+    ) -> float | None:
+        """Seconds to wait before the next attempt, or ``None``: see :func:`decide_retry`.
+
+        ``connected`` tells whether the call's channel has a connection now; a
+        retryable failure without one costs no token while the disconnection is
+        young (see :class:`~protoreq.retry.Disconnection`).
+        """
         if response._code is _OK:
             # decide_retry's first rule, without building a decision nobody reads.
             if self._retry_budget is not None:
@@ -369,13 +380,23 @@ class GrpcClient:
             return None
         if self._closed:
             return None  # close() ends retrying: the call answers with this attempt's outcome
+        budget = self._retry_budget
+        policy = prepared.retry
+        if (
+            budget is not None
+            and policy is not None
+            and response._code in policy.retryable_status_codes
+            and (not connected() or lost_connection(response.details()))
+            and self._disconnection.failed_unconnected(time.monotonic())
+        ):
+            budget = None  # its connection is gone, and its retry waits for a new one
         decision = decide_retry(
             prepared.retry,
             response,
             attempt=prepared.attempt,
             retries_since_pushback=prepared.retries_since_pushback,
             remaining=prepared.remaining(),
-            budget=self._retry_budget,
+            budget=budget,
         )
         if prepared.retry is not None:
             log_retry_decision(
@@ -397,7 +418,8 @@ class GrpcClient:
         than a retry policy's backoffs) a fail-fast attempt fails at once, so the
         retries of a call would be spent before a restarted server is back. A retry
         waits for the channel instead: nothing is sent to a server that is down,
-        the deadline bounds the wait, and a call whose wait runs out answers with
+        the deadline and the young disconnection's window (:class:`Disconnection`,
+        about 5 s) bound the wait, and a call whose wait runs out answers with
         its last failure (UNAVAILABLE, not a misleading DEADLINE_EXCEEDED). Without
         a deadline a retry does not wait, so that a dead server cannot hold a call
         forever; nor does it for a client made with ``wait_for_ready=False``.
@@ -405,6 +427,7 @@ class GrpcClient:
         remaining = prepared.remaining()
         if remaining is None or not self._retries_wait_for_ready:
             return True
+        remaining = min(remaining, self._disconnection.wait_limit(time.monotonic()))
         try:
             channel = self._sync_slot().channel
         except ClientClosedError:
@@ -412,35 +435,48 @@ class GrpcClient:
         assert isinstance(channel, grpc.Channel)
         if sync_channel_ready_now(channel):
             return True  # the usual case: a connected server answered UNAVAILABLE itself
-        ready = grpc.channel_ready_future(channel)
         until = time.monotonic() + remaining
-        try:
-            while not self._closed:
-                try:
-                    ready.result(
-                        timeout=max(0.0, min(_READY_POLL_SECONDS, until - time.monotonic()))
-                    )
-                except grpc.FutureTimeoutError:
-                    if time.monotonic() >= until:
-                        return False
-                else:
-                    return True
-            return False
-        finally:
-            ready.cancel()  # unsubscribes from the channel's connectivity (no-op once ready)
+        while not self._closed:
+            ready = sync_channel_ready_now(channel, try_to_connect=True)
+            if ready is None:  # grpcio's internals changed: the public road
+                return _wait_ready_public(channel, until)
+            if ready:
+                self._disconnection.reconnected()
+                return True
+            left = until - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(_READY_POLL_SECONDS, left))
+        return False
 
     async def _ready_for_retry_async(self, prepared: PreparedCall) -> bool:
         """:meth:`_ready_for_retry` on the running loop's channel."""
         remaining = prepared.remaining()
         if remaining is None or not self._retries_wait_for_ready:
             return True
+        remaining = min(remaining, self._disconnection.wait_limit(time.monotonic()))
         try:
             channel = self._async_slot().channel
             assert isinstance(channel, grpc.aio.Channel)
+            if channel.get_state() is _READY:
+                return True  # the usual case: a connected server answered UNAVAILABLE itself
             await asyncio.wait_for(channel.channel_ready(), remaining)
         except _NOT_READY_ERRORS:
             return False
+        self._disconnection.reconnected()
         return True
+
+    def _sync_connected(self) -> bool:
+        slots = self._sync_slots
+        channel = slots[0].channel if slots else None
+        return isinstance(channel, grpc.Channel) and sync_channel_ready_now(channel) is True
+
+    def _async_connected(self) -> bool:
+        try:
+            channel = self._async_slot().channel
+        except ClientClosedError:
+            return False
+        return isinstance(channel, grpc.aio.Channel) and channel.get_state() is _READY
 
     def _attempt_options(self, prepared: PreparedCall) -> dict[str, Any]:
         """Per-call grpcio keywords: the client's, and the request's compression if it chose one."""
@@ -707,6 +743,18 @@ class GrpcClient:
         traceback: TracebackType | None,
     ) -> None:
         await self.aclose()
+
+
+def _wait_ready_public(channel: grpc.Channel, until: float) -> bool:
+    """Wait for ``channel`` to connect until ``until``, through grpcio's public future."""
+    ready = grpc.channel_ready_future(channel)
+    try:
+        ready.result(timeout=max(0.0, until - time.monotonic()))
+    except grpc.FutureTimeoutError:
+        return False
+    finally:
+        ready.cancel()  # unsubscribes (a no-op once ready)
+    return True
 
 
 def _wait_while_running(

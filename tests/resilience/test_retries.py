@@ -243,11 +243,13 @@ def test_budget_bounds_attempts_against_a_dead_server(send: Send) -> None:
     ) as client:
         responses = [send(client, GetUser(timeout=0.5)) for _ in range(20)]
 
-    # Calls 1-4 fail (tokens 9..6); each one's retry waits for a connection that never
-    # comes, until the deadline, so it is never sent. Call 5 takes the bucket to half:
-    # from then on each call fails at once. One attempt per call reaches the dead address.
+    # For the first RECONNECT_WINDOW (5 s) of the disconnection a failure costs no token
+    # and its retry waits for a connection (until the 0.5 s deadline): never sent. Past
+    # the window failures take tokens, the bucket is at half after 5, and calls fail at
+    # once. Each call made one attempt, to the dead address.
     assert {response.status_code() for response in responses} == {grpc.StatusCode.UNAVAILABLE}
     assert sum(response.attempts() for response in responses) == 20
+    assert all(response.elapsed() < 0.3 for response in responses[-3:])  # fail fast now
 
 
 def test_budget_is_shared_by_sync_and_async_calls() -> None:
