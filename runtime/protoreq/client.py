@@ -467,9 +467,11 @@ class GrpcClient:
         return True
 
     def _sync_connected(self) -> bool:
+        """Whether the sync channel has a connection; when grpcio cannot tell us, assume so
+        (the failure then costs its token, as A6 has it)."""
         slots = self._sync_slots
         channel = slots[0].channel if slots else None
-        return isinstance(channel, grpc.Channel) and sync_channel_ready_now(channel) is True
+        return isinstance(channel, grpc.Channel) and sync_channel_ready_now(channel) is not False
 
     def _async_connected(self) -> bool:
         try:

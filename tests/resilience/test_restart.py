@@ -110,9 +110,11 @@ class Tally:
 
 
 def restart_midway(process: UserServerProcess) -> threading.Thread:
-    thread = threading.Thread(
-        target=lambda: (time.sleep(CALLING_FOR / 3), process.restart(DOWNTIME)), daemon=True
-    )
+    def restart() -> None:
+        time.sleep(CALLING_FOR / 3)
+        process.restart(DOWNTIME)
+
+    thread = threading.Thread(target=restart, daemon=True)
     thread.start()
     return thread
 
