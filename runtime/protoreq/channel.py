@@ -26,6 +26,9 @@ ChannelOption = tuple[str, str | int]
 LOAD_BALANCING_POLICIES: Final = frozenset({"pick_first", "round_robin"})
 """Policies grpcio ships; others (``weighted_round_robin``, xDS ones) pass through ``options``."""
 
+GRPC_RETRIES_OPTION: Final = "grpc.enable_retries"
+"""grpcio's own retries (service-config ``retryPolicy``): off on protoreq's channels unless set."""
+
 _RESERVED_OPTIONS: Final = {
     "grpc.use_local_subchannel_pool": "protoreq sets it so each channel owns its connections",
 }
@@ -85,6 +88,18 @@ class ChannelSettings:
                 raise ValueError(f"{name} must be positive, got {value}")
 
     @property
+    def grpc_retries(self) -> bool:
+        """Whether grpcio's own retry layer is on: only when ``grpc.enable_retries`` is set to 1.
+
+        protoreq retries itself (:mod:`protoreq.retry`); a ``retryPolicy`` in a
+        service config would otherwise repeat every protoreq attempt again,
+        unseen by ``attempts()``. One layer is in charge, protoreq's by default.
+        """
+        return any(
+            name == GRPC_RETRIES_OPTION and bool(value) for name, value in self.extra_options
+        )
+
+    @property
     def secure(self) -> bool:
         return self.tls is not None or self.credentials is not None
 
@@ -96,6 +111,8 @@ class ChannelSettings:
     def grpc_options(self) -> list[ChannelOption]:
         """grpcio channel arguments, typed settings first, then the raw ``extra_options``."""
         options: list[ChannelOption] = [("grpc.use_local_subchannel_pool", 1)]
+        if not any(name == GRPC_RETRIES_OPTION for name, _ in self.extra_options):
+            options.append((GRPC_RETRIES_OPTION, 0))  # one retry layer: see grpc_retries
         if self.max_send_message_length is not None:
             options.append(("grpc.max_send_message_length", self.max_send_message_length))
         if self.max_receive_message_length is not None:

@@ -218,8 +218,30 @@ class InterceptorChain:
 
         return attempt_with_hooks
 
-    def stream_attempt(self, call: ClientCall) -> None:
+    def stream_attempt(self, open_stream: StreamNext) -> StreamNext:
+        """``open_stream`` (a stream's one attempt) with the attempt hooks around it."""
+        if not self.attempt_hooks:
+            return open_stream
+
+        def attempt_with_hooks(call: ClientCall) -> GrpcStream[Any]:
+            self.start_stream_attempt(call)
+            return open_stream(call)
+
+        return attempt_with_hooks
+
+    def stream_attempt_async(self, open_stream: AsyncStreamNext) -> AsyncStreamNext:
+        if not self.attempt_hooks:
+            return open_stream
+
+        def attempt_with_hooks(call: ClientCall) -> AsyncGrpcStream[Any]:
+            self.start_stream_attempt(call)
+            return open_stream(call)
+
+        return attempt_with_hooks
+
+    def start_stream_attempt(self, call: ClientCall) -> None:
         """A stream's one attempt is starting: run the attempt hooks, and their end at its end."""
+        call.attempt = 1  # a stream is sent once
         for hook in self.attempt_hooks:
             hook.on_attempt_start(call)
             call.add_done_callback(functools.partial(hook.on_attempt_end, call))

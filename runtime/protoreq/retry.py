@@ -289,3 +289,71 @@ def log_retry_decision(
             "rpc_retry_reason": decision.reason,
         },
     )
+
+
+RECONNECT_WINDOW: Final = 5.0
+"""Seconds of a disconnection during which retries wait for the connection at no budget cost.
+
+grpcio reconnects after about 1 s, then 2.6 s, then 5.2 s (its backoff, with
+jitter), so a server that restarts within about 2.5 s is back inside the window.
+"""
+
+
+_LOST_CONNECTION_MARKERS: Final = (
+    "Socket closed",
+    "Connection reset",
+    "Stream removed",
+    "GOAWAY",
+    "Broken pipe",
+    "failed to connect to all addresses",
+)
+"""What grpc core says when a call's connection broke or could not be made (not a server's
+answer). Wording it might change only makes such failures cost a token again."""
+
+
+def lost_connection(details: str) -> bool:
+    """Whether an UNAVAILABLE came from the transport (the connection went) rather than a server."""
+    return any(marker in details for marker in _LOST_CONNECTION_MARKERS)
+
+
+class Disconnection:
+    """When a client's channel lost its server, so that a quick restart costs no call.
+
+    A call that fails while the channel has no connection never reached a
+    server; its retry waits for the connection and so adds no load anywhere.
+    Such failures take no token from the retry budget during the first
+    :data:`RECONNECT_WINDOW` seconds of a disconnection: a restart must not
+    empty the budget of a client with many callers, each of which fails once.
+    Past the window the server is down rather than restarting: failures take
+    tokens again, the budget runs out, and calls fail at once instead of waiting.
+    A disconnection ends when a retry finds the channel connected, or when no
+    call has failed for lack of a connection for a whole window.
+
+    Updated by many threads without a lock: a race only moves the window's start
+    by the time between two failures.
+    """
+
+    __slots__ = ("_last", "_since")
+
+    def __init__(self) -> None:
+        self._since: float | None = None
+        self._last: float | None = None
+
+    def failed_unconnected(self, now: float) -> bool:
+        """Record a failure without a connection; ``True`` while the disconnection is young."""
+        last = self._last
+        if last is None or self._since is None or now - last > RECONNECT_WINDOW:
+            self._since = now  # a new disconnection
+        self._last = now
+        return now - self._since < RECONNECT_WINDOW
+
+    def wait_limit(self, now: float) -> float:
+        """How long a retry may wait for the connection: what is left of the window."""
+        since = self._since
+        if since is None:
+            return RECONNECT_WINDOW
+        return max(0.0, since + RECONNECT_WINDOW - now)
+
+    def reconnected(self) -> None:
+        self._since = None
+        self._last = None

@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from protoreq import GrpcClient, GrpcResponse
-from protoreq import client as client_module
+from protoreq.transport import calls as client_module
 from protoreq.transport import fast_paths as internals
 from protos.user_protoreq import GetUserGrpcRequest
 

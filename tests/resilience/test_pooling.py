@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from protoreq import ClientClosedError, GrpcClient
-from protoreq.client import _SHARED_CHANNELS
+from protoreq.transport.channels import _SHARED_CHANNELS
 from tests.resilience.faults import FaultyUserService, serve_on
 from tests.resilience.requests import GetUser
 from tests.runtime.conftest import Send

@@ -266,10 +266,15 @@ def test_budget_bounds_attempts_against_a_dead_server(send: Send) -> None:
     with GrpcClient(
         f"127.0.0.1:{unused_port()}", retry=QUICK, retry_throttle=RetryThrottle(10, 0.1)
     ) as client:
-        responses = [send(client, GetUser(timeout=5)) for _ in range(20)]
+        responses = [send(client, GetUser(timeout=0.5)) for _ in range(20)]
 
+    # For the first RECONNECT_WINDOW (5 s) of the disconnection a failure costs no token
+    # and its retry waits for a connection (until the 0.5 s deadline): never sent. Past
+    # the window failures take tokens, the bucket is at half after 5, and calls fail at
+    # once. Each call made one attempt, to the dead address.
     assert {response.status_code() for response in responses} == {grpc.StatusCode.UNAVAILABLE}
-    assert sum(response.attempts() for response in responses) == 24
+    assert sum(response.attempts() for response in responses) == 20
+    assert all(response.elapsed() < 0.3 for response in responses[-3:])  # fail fast now
 
 
 def test_budget_is_shared_by_sync_and_async_calls() -> None:

@@ -43,7 +43,7 @@ def test_each_event_loop_gets_its_own_channel(target: str, call_log: CallLog) ->
 
 def test_channel_opens_lazily(call_log: CallLog) -> None:
     client = GrpcClient("127.0.0.1:1")
-    assert client._sync_slots == []
+    assert client._channels._sync_slots == []
     client.close()
 
 

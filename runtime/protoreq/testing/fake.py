@@ -120,9 +120,10 @@ class FakeGrpcClient(GrpcClient):
         chain = InterceptorChain(own)
         self._fake_send = chain.unary(chain.attempt(self._answer_call))
         self._fake_send_async = chain.unary_async(chain.attempt_async(self._answer_call_async))
-        self._fake_open = chain.stream(self._answer_stream)
-        self._fake_open_async = chain.stream_async(self._answer_stream_async)
-        self._fake_stream_attempt = chain.stream_attempt if chain.attempt_hooks else None
+        self._fake_open = chain.stream(chain.stream_attempt(self._answer_stream))
+        self._fake_open_async = chain.stream_async(
+            chain.stream_attempt_async(self._answer_stream_async)
+        )
 
     # -- scripting --------------------------------------------------------------------------
 
@@ -321,8 +322,6 @@ class FakeGrpcClient(GrpcClient):
         return self._answer_single(prepared, sent)
 
     def _answer_stream(self, prepared: PreparedCall) -> GrpcStream[Any]:
-        if self._fake_stream_attempt is not None:
-            self._fake_stream_attempt(prepared)
         source = outgoing_source(prepared, asynchronous=False)
         sent = self._record(prepared)
         script = self._find(prepared)
@@ -332,8 +331,6 @@ class FakeGrpcClient(GrpcClient):
         return scripted_stream(prepared, script, sent, source)
 
     def _answer_stream_async(self, prepared: PreparedCall) -> AsyncGrpcStream[Any]:
-        if self._fake_stream_attempt is not None:
-            self._fake_stream_attempt(prepared)
         source = outgoing_source(prepared, asynchronous=True)
         sent = self._record(prepared)
         script = self._find(prepared)

@@ -27,6 +27,7 @@ the public road in front of any that is not grpcio's own.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Final
@@ -279,3 +280,60 @@ def finished_metadata(call: Any) -> ReceivedPairs | None:
     except AttributeError:
         return None
     return None if initial is None else (initial, trailing)
+
+
+def close_aio_channel_now(channel: Any) -> None:
+    """Close a grpc.aio channel at once, from any thread, without running its event loop.
+
+    For channels whose loop is closed or stopping, where grpc.aio's ``close()``
+    coroutine can never run: its last step, the Cython channel's synchronous
+    ``close()``, is what grpc.aio's own ``__del__`` calls too. Without those
+    internals the reference is simply dropped and ``__del__`` does it later.
+    """
+    cython_channel = getattr(channel, "_channel", None)
+    closed = getattr(cython_channel, "closed", None)
+    close = getattr(cython_channel, "close", None)
+    if callable(closed) and callable(close) and not closed():
+        close()
+
+
+def _closed_channel_errors() -> tuple[type[Exception], ...]:
+    """What grpcio raises, instead of an ``RpcError``, for an RPC on a channel closed under it.
+
+    Sync channels raise ``ValueError("Cannot invoke RPC: Channel closed!")``;
+    grpc.aio raises ``UsageError("Channel is closed.")``, and a call whose
+    channel was destroyed between its creation and its first batch raises
+    ``ExecuteBatchError``. The client turns these into its own answers.
+    """
+    errors: list[type[Exception]] = [ValueError]
+    try:
+        cygrpc = importlib.import_module("grpc._cython.cygrpc")
+        errors += [cygrpc.UsageError, cygrpc.ExecuteBatchError]
+    except (ImportError, AttributeError):
+        pass
+    return tuple(errors)
+
+
+CLOSED_CHANNEL_ERRORS: Final = _closed_channel_errors()
+
+
+_READY: Final = grpc.ChannelConnectivity.READY.value[0]
+
+
+def sync_channel_ready_now(channel: grpc.Channel, *, try_to_connect: bool = False) -> bool | None:
+    """Whether a sync channel is connected right now, asked without subscribing.
+
+    The public road, ``grpc.channel_ready_future``, reports states through a
+    polling thread of grpcio's, which delays even a READY answer and raises in
+    that thread when the channel closes meanwhile. ``try_to_connect`` starts a
+    connection attempt on an idle channel. ``None`` when grpcio's internals
+    changed (the caller then takes the public road); ``False`` once closed.
+    """
+    try:
+        check = channel._channel.check_connectivity_state  # type: ignore[attr-defined]
+    except AttributeError:
+        return None
+    try:
+        return bool(check(try_to_connect) == _READY)
+    except ValueError:  # the channel was closed
+        return False
