@@ -34,8 +34,6 @@ ZERO_VALUES = {"str": '""', "bytes": 'b""', "int": "0", "float": "0.0", "bool": 
 def _escape_char(char: str) -> str:
     if char.isascii() and char.isprintable():
         return char
-    if char == "\t":
-        return "\\t"
     code = ord(char)
     if code < 0x100:
         return f"\\x{code:02x}"
@@ -46,10 +44,12 @@ def _escape(line: str) -> str:
     """Backslashes, triple quotes and non-ASCII characters, escaped for a plain docstring.
 
     The docstring, evaluated, gives back the comment's text. Escaping everything
-    outside printable ASCII (tabs too) keeps generated files ASCII-only, so no
-    linter's "ambiguous character" rule and no encoding setting matters.
+    outside printable ASCII keeps generated files ASCII-only, so no linter's
+    "ambiguous character" rule and no encoding setting matters. Tabs are
+    expanded here, as Python 3.13's compiler would expand them in a docstring:
+    the docstring reads the same on every Python.
     """
-    text = line.replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
+    text = line.expandtabs().replace("\\", "\\\\").replace('"""', '\\"\\"\\"')
     if text.isascii() and text.isprintable():
         return text
     return "".join(_escape_char(char) for char in text)
