@@ -56,16 +56,23 @@ def _cython_status(call: Any) -> Any:
     """The status grpc.aio keeps on the Cython call (grpc/aio/_call.py reads it so too).
 
     An intercepted call (grpc.aio interceptors on the channel) holds the call
-    its interceptors made in ``_interceptors_task``, possibly intercepted again.
+    its interceptors made (``_last_returned_call_from_interceptors``, or what
+    ``_interceptors_task`` returned), possibly intercepted again, or wrapped
+    with a response iterator an interceptor returned (``_call``).
     """
     for _ in range(_MAX_INTERCEPTED_DEPTH):
         cython_call = getattr(call, "_cython_call", None)
         if cython_call is not None:
             return getattr(cython_call, "_status", None)
-        task = getattr(call, "_interceptors_task", None)
-        if task is None or not task.done() or task.cancelled() or task.exception() is not None:
-            return None
-        call = task.result()
+        inner = getattr(call, "_call", None)  # a response iterator an interceptor returned
+        if inner is None:
+            inner = getattr(call, "_last_returned_call_from_interceptors", None)
+        if inner is None:
+            task = getattr(call, "_interceptors_task", None)
+            if task is None or not task.done() or task.cancelled() or task.exception():
+                return None
+            inner = task.result()
+        call = inner
     return None
 
 
