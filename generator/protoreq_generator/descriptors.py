@@ -39,6 +39,7 @@ from protoreq_generator.model import (
     Method,
     NameImport,
     Oneof,
+    Pagination,
     Service,
     Shape,
 )
@@ -153,6 +154,11 @@ class _Imports:
         return (*plain, *from_imports)
 
 
+def _singular(raw: RawField | None, field_type: FieldType) -> bool:
+    """Whether ``raw`` is a field of ``field_type`` holding one value."""
+    return raw is not None and not raw.repeated and raw.value_type == field_type
+
+
 def _check_importable(generating: str, proto_name: str) -> None:
     """Refuse a .proto whose Python module no ``import`` statement can name.
 
@@ -222,6 +228,9 @@ class _FileBuilder:
                 if method.client_streaming:
                     continue
                 names += [raw.type_name for raw in fields_of(input_type) if raw.type_name]
+                results = self._results_field(method)
+                if results is not None:  # a list method's pager names its item type
+                    names.append(results.type_name)
         return names
 
     def _settle_types(self) -> None:
@@ -364,6 +373,41 @@ class _FileBuilder:
             if len(params) > 1
         )
 
+    # -- patterns ----------------------------------------------------------------------
+
+    def _results_field(self, method: d.MethodDescriptorProto) -> RawField | None:
+        """The results field of an AIP-158 list method (see :class:`Pagination`), else ``None``."""
+        if method.client_streaming or method.server_streaming:
+            return None
+        request = {raw.name: raw for raw in self.index.fields(method.input_type)}
+        if not (
+            _singular(request.get("page_size"), F.TYPE_INT32)
+            and _singular(request.get("page_token"), F.TYPE_STRING)
+        ):
+            return None
+        response = self.index.fields(method.output_type)
+        if not any(
+            raw.name == "next_page_token" and _singular(raw, F.TYPE_STRING) for raw in response
+        ):
+            return None
+        results = [
+            raw
+            for raw in response
+            if raw.repeated and raw.map_key is None and raw.value_type in _MESSAGE_TYPES
+        ]
+        if not results:
+            return None
+        first = results[0]
+        if first.proto.number != min(raw.proto.number for raw in results):
+            return None  # AIP-4233: position and field number disagree; do not guess
+        return first
+
+    def _pagination(self, method: d.MethodDescriptorProto) -> Pagination | None:
+        results = self._results_field(method)
+        if results is None:
+            return None
+        return Pagination(results.name, self.ref(results.type_name))
+
     # -- services ----------------------------------------------------------------------
 
     def _doc(self, *path: int) -> tuple[str, ...]:
@@ -433,6 +477,7 @@ class _FileBuilder:
                     self._doc(_SERVICE_PATH, s, _METHOD_PATH, m),
                     options.deprecated or service_deprecated,
                     self._oneofs(method, fields) if fields else (),
+                    self._pagination(method),
                 )
             )
         return tuple(methods)
@@ -482,6 +527,8 @@ class _FileBuilder:
                     runtime.update(("GrpcStream", "AsyncGrpcStream"))
                 else:
                     runtime.add("GrpcResponse")
+                if method.pagination is not None:
+                    runtime.update(("Pager", "AsyncPager"))
         stdlib = (_name_import("collections.abc", abc), _name_import("typing", typing))
         return File(
             proto_name=self.file.name,

@@ -26,8 +26,10 @@ from protoreq._timeouts import bounded_or_none
 from protoreq.channel import ChannelOption, ChannelSettings, as_options
 from protoreq.credentials import TlsConfig, explain_connection_failure
 from protoreq.errors import ClientClosedError
+from protoreq.generated import GeneratedPaginatedGrpcRequest as PaginatedRequest
 from protoreq.interceptors import InterceptorChain, grpc_interceptors
 from protoreq.method import Cardinality, RpcMethod
+from protoreq.pagination import AsyncPager, ItemT, Pager
 from protoreq.preparation import CallDefaults, PreparedCall, prepare
 from protoreq.request import (
     BidiStreamingGrpcRequest,
@@ -315,6 +317,16 @@ class GrpcClient:
         if isinstance(prepared, GrpcResponse):
             return ended_stream_async(prepared)
         return self._open_stream_async(prepared)
+
+    def paginate(self, request: PaginatedRequest[Any, RespT, ItemT]) -> Pager[RespT, ItemT]:
+        """Every result of an AIP-158 list method, page after page: see :class:`Pager`."""
+        return Pager(self, request)
+
+    def paginate_async(
+        self, request: PaginatedRequest[Any, RespT, ItemT]
+    ) -> AsyncPager[RespT, ItemT]:
+        """``paginate()`` for ``async for``: see :class:`AsyncPager`."""
+        return AsyncPager(self, request)
 
     def _attempt_options(self, prepared: PreparedCall) -> dict[str, Any]:
         """Per-call grpcio keywords: the client's, and the request's compression if it chose one."""
