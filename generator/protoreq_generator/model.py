@@ -125,6 +125,16 @@ class Pagination:
     """Python type of one result (``library_pb2.Book``)."""
 
 
+@dataclass(frozen=True, slots=True)
+class LongRunning:
+    """An AIP-151 method: it answers ``google.longrunning.Operation`` with ``operation_info``."""
+
+    result_type: str
+    """Python type of the finished operation's ``response`` (``library_pb2.ExportResponse``)."""
+    metadata_type: str
+    """Python type of its ``metadata`` while it runs."""
+
+
 class Method(NamedTuple):
     """One RPC: one generated request class and one method per facade.
 
@@ -161,6 +171,8 @@ class Method(NamedTuple):
 
     pagination: Pagination | None = None
     """Set for AIP-158 list methods: the class extends ``GeneratedPaginatedGrpcRequest``."""
+    operation: LongRunning | None = None
+    """Set for AIP-151 methods: the class carries ``operation_types`` for ``client.wait()``."""
 
     @property
     def runtime_base(self) -> str:

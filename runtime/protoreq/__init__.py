@@ -35,6 +35,7 @@ from protoreq.interceptors import ClientCall, Interceptor
 from protoreq.logs import JsonLogFormatter
 from protoreq.metadata import Metadata
 from protoreq.method import Cardinality, Idempotency, RpcMethod
+from protoreq.operations import OperationTypes, OperationWaiter, PollPolicy
 from protoreq.pagination import AsyncPager, Pager
 from protoreq.redaction import add_sensitive_metadata_keys
 from protoreq.request import (
@@ -89,7 +90,10 @@ __all__ = [
     "InvalidRequestError",
     "JsonLogFormatter",
     "Metadata",
+    "OperationTypes",
+    "OperationWaiter",
     "Pager",
+    "PollPolicy",
     "ProtoreqError",
     "RequestContext",
     "RetryBudget",

@@ -29,6 +29,14 @@ from protoreq.errors import ClientClosedError
 from protoreq.generated import GeneratedPaginatedGrpcRequest as PaginatedRequest
 from protoreq.interceptors import InterceptorChain, grpc_interceptors
 from protoreq.method import Cardinality, RpcMethod
+from protoreq.operations import (
+    DEFAULT_POLL,
+    MetaT,
+    OperationTypes,
+    OperationWaiter,
+    PollPolicy,
+    ResultT,
+)
 from protoreq.pagination import AsyncPager, ItemT, Pager
 from protoreq.preparation import CallDefaults, PreparedCall, prepare
 from protoreq.request import (
@@ -327,6 +335,28 @@ class GrpcClient:
     ) -> AsyncPager[RespT, ItemT]:
         """``paginate()`` for ``async for``: see :class:`AsyncPager`."""
         return AsyncPager(self, request)
+
+    def wait(
+        self,
+        started: GrpcResponse[Any] | Message,
+        types: OperationTypes[ResultT, MetaT],
+        *,
+        timeout: float | None = None,
+        poll: PollPolicy = DEFAULT_POLL,
+    ) -> GrpcResponse[ResultT]:
+        """Poll a long-running operation until done: see :class:`OperationWaiter`."""
+        return OperationWaiter(self, started, types).wait(timeout=timeout, poll=poll)
+
+    async def wait_async(
+        self,
+        started: GrpcResponse[Any] | Message,
+        types: OperationTypes[ResultT, MetaT],
+        *,
+        timeout: float | None = None,
+        poll: PollPolicy = DEFAULT_POLL,
+    ) -> GrpcResponse[ResultT]:
+        """``wait()`` for asyncio code."""
+        return await OperationWaiter(self, started, types).wait_async(timeout=timeout, poll=poll)
 
     def _attempt_options(self, prepared: PreparedCall) -> dict[str, Any]:
         """Per-call grpcio keywords: the client's, and the request's compression if it chose one."""

@@ -39,6 +39,8 @@ LIBRARY_PROTOS = Path(__file__).resolve().parent / "protos"
 class Library(NamedTuple):
     pb2: Any
     requests: Any
+    export_pb2: Any
+    export: Any
 
 
 @functools.cache
@@ -46,11 +48,38 @@ def library() -> Library:
     """``library.library_pb2`` and ``library.library_protoreq``, generated into a temp folder."""
     out = Path(tempfile.mkdtemp(prefix="protoreq-library-"))
     atexit.register(shutil.rmtree, out, ignore_errors=True)
-    compile_into(Invocation(includes=(LIBRARY_PROTOS,), sources=(LIBRARY_PROTOS,)), out)
-    sys.path.insert(0, str(out))
+    includes = (LIBRARY_PROTOS, longrunning_include(out / "include"), *common_protos())
+    compile_into(Invocation(includes=includes, sources=(LIBRARY_PROTOS,)), out / "py")
+    sys.path.insert(0, str(out / "py"))
     pb2: ModuleType = importlib.import_module("library.library_pb2")
     requests: ModuleType = importlib.import_module("library.library_protoreq")
-    return Library(pb2, requests)
+    export_pb2: ModuleType = importlib.import_module("library.export_pb2")
+    export: ModuleType = importlib.import_module("library.export_protoreq")
+    return Library(pb2, requests, export_pb2, export)
+
+
+def common_protos() -> tuple[Path, ...]:
+    """Where googleapis-common-protos installed its .proto files (``google/api/...``)."""
+    import google.api  # noqa: PLC0415
+
+    return tuple(Path(folder).parents[1] for folder in google.api.__path__)
+
+
+def longrunning_include(folder: Path) -> Path:
+    """An include folder with ``google/longrunning/operations.proto``.
+
+    googleapis-common-protos ships that file as ``operations_proto.proto`` (its
+    ``_pb2`` registers the proper name), so a .proto importing it needs a copy
+    under the name the import uses.
+    """
+    target = folder / "google" / "longrunning" / "operations.proto"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for root in common_protos():
+        shipped = root / "google" / "longrunning" / "operations_proto.proto"
+        if shipped.is_file():
+            shutil.copyfile(shipped, target)
+            return folder
+    raise FileNotFoundError("googleapis-common-protos ships no google/longrunning .proto")
 
 
 def book(index: int) -> Any:
@@ -108,4 +137,131 @@ def library_server() -> Iterator[tuple[str, CallLog]]:
         },
     )
     with serve(handler) as address:
+        yield address, log
+
+
+class _Operations:
+    """``library.Exporter`` and ``google.longrunning.Operations`` over one in-memory table.
+
+    ``ExportShelf`` reads ``shelf``: ``ok:<n>`` is done with a result after ``n`` polls
+    (its metadata counts the polls), ``instant`` is done at once, ``error`` fails at
+    the first poll (NOT_FOUND with a ``BadRequest``), ``forever`` never finishes
+    (until cancelled: then CANCELLED), ``wrong`` finishes with the wrong result type.
+    """
+
+    def __init__(self, log: CallLog) -> None:
+        self.log = log
+        self.lock = threading.Lock()
+        self.operations: dict[str, Any] = {}
+        self.polls: dict[str, int] = {}
+        self.shelves: dict[str, str] = {}
+
+    def start(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.longrunning import operations_pb2  # noqa: PLC0415
+
+        self.log.record("ExportShelf", context)
+        name = f"operations/{len(self.operations)}-{request.shelf}"
+        operation = operations_pb2.Operation(name=name)
+        with self.lock:
+            self.operations[name] = operation
+            self.polls[name] = 0
+            self.shelves[name] = request.shelf
+        if request.shelf == "instant":
+            self._finish(name, books=1)
+        return self.operations[name]
+
+    def _finish(self, name: str, *, books: int) -> None:
+        operation = self.operations[name]
+        operation.done = True
+        operation.response.Pack(
+            library().export_pb2.ExportShelfResponse(uri=f"gs://exports/{name}", books=books)
+        )
+
+    def get(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.protobuf import any_pb2  # noqa: PLC0415
+        from google.rpc import code_pb2, error_details_pb2  # noqa: PLC0415
+
+        self.log.record("GetOperation", context)
+        with self.lock:
+            operation = self.operations.get(request.name)
+            if operation is None:
+                context.abort(grpc.StatusCode.NOT_FOUND, f"no operation {request.name}")
+            self.polls[request.name] += 1
+            polls = self.polls[request.name]
+            shelf = self.shelves[request.name]
+            if not operation.done:
+                operation.metadata.Pack(
+                    library().export_pb2.ExportShelfMetadata(percent_done=polls)
+                )
+            if shelf.startswith("ok:") and polls >= int(shelf.removeprefix("ok:")):
+                self._finish(request.name, books=polls)
+            elif shelf == "error":
+                operation.done = True
+                operation.error.code = code_pb2.NOT_FOUND
+                operation.error.message = "shelf gone"
+                detail = any_pb2.Any()
+                detail.Pack(
+                    error_details_pb2.BadRequest(
+                        field_violations=[
+                            error_details_pb2.BadRequest.FieldViolation(
+                                field="shelf", description="no such shelf"
+                            )
+                        ]
+                    )
+                )
+                operation.error.details.append(detail)
+            elif shelf == "wrong":
+                operation.done = True
+                operation.response.Pack(library().export_pb2.ExportShelfRequest(shelf="x"))
+            return operation
+
+    def cancel(self, request: Any, context: grpc.ServicerContext) -> Any:
+        from google.protobuf import empty_pb2  # noqa: PLC0415
+        from google.rpc import code_pb2  # noqa: PLC0415
+
+        self.log.record("CancelOperation", context)
+        with self.lock:
+            operation = self.operations[request.name]
+            if not operation.done:
+                operation.done = True
+                operation.error.code = code_pb2.CANCELLED
+                operation.error.message = "cancelled by the caller"
+        return empty_pb2.Empty()
+
+
+@contextmanager
+def operations_server() -> Iterator[tuple[str, CallLog]]:
+    """A real server for ``library.Exporter`` and ``google.longrunning.Operations``."""
+    from google.longrunning import operations_pb2  # noqa: PLC0415
+    from google.protobuf import empty_pb2  # noqa: PLC0415
+
+    export_pb2 = library().export_pb2
+    log = CallLog()
+    operations = _Operations(log)
+    exporter = grpc.method_handlers_generic_handler(
+        "library.Exporter",
+        {
+            "ExportShelf": grpc.unary_unary_rpc_method_handler(
+                operations.start,
+                request_deserializer=export_pb2.ExportShelfRequest.FromString,
+                response_serializer=operations_pb2.Operation.SerializeToString,
+            ),
+        },
+    )
+    lro = grpc.method_handlers_generic_handler(
+        "google.longrunning.Operations",
+        {
+            "GetOperation": grpc.unary_unary_rpc_method_handler(
+                operations.get,
+                request_deserializer=operations_pb2.GetOperationRequest.FromString,
+                response_serializer=operations_pb2.Operation.SerializeToString,
+            ),
+            "CancelOperation": grpc.unary_unary_rpc_method_handler(
+                operations.cancel,
+                request_deserializer=operations_pb2.CancelOperationRequest.FromString,
+                response_serializer=empty_pb2.Empty.SerializeToString,
+            ),
+        },
+    )
+    with serve(exporter, lro) as address:
         yield address, log
