@@ -8,7 +8,8 @@ results field (``items_field``) and is typed by the result's message. A
 ``next_page_token``, until the token is empty; each page is an ordinary call, so
 the request's metadata, per-page timeout and retry policy apply to every page,
 and all pages carry one trace id. Pages are fetched only as they are consumed
-(AIP-4233: no greedy reading of long collections).
+(AIP-4233: no greedy reading of long collections). A page naming the token it
+was asked with as the next one ends the pager (INTERNAL) instead of looping.
 
 A failure ends the iteration without an exception, as on a
 :class:`~protoreq.GrpcStream`; the pager's ``is_success()``, ``status_code()``,
@@ -24,12 +25,12 @@ import grpc
 from google.protobuf.message import Message
 
 from protoreq.context import RequestContext, new_trace_id
+from protoreq.response import GrpcResponse
 from protoreq.stream_state import StreamNotFinishedError
 
 if TYPE_CHECKING:
     from protoreq.caller import GrpcCaller
     from protoreq.generated import GeneratedPaginatedGrpcRequest
-    from protoreq.response import GrpcResponse
 
 __all__ = ["AsyncPager", "ItemT", "Pager"]
 
@@ -58,6 +59,12 @@ class _PagerState(Generic[RespT, ItemT]):
             return False
         self._pages += 1
         token: str = getattr(response.message(), "next_page_token", "")
+        sent = self._next
+        if token and sent is not None and token == sent.message().page_token:
+            # A server answering the token it was sent would be paged through forever.
+            self._last = _repeated_token(response, token)
+            self._next = None
+            return True
         self._next = self._first.with_page_token(token) if token else None
         return True
 
@@ -98,6 +105,19 @@ class _PagerState(Generic[RespT, ItemT]):
     def __repr__(self) -> str:
         state = "finished" if self._next is None else "open"
         return f"<{type(self).__name__} {self._first.method_name()} {state} pages={self._pages}>"
+
+
+def _repeated_token(page: GrpcResponse[RespT], token: str) -> GrpcResponse[RespT]:
+    """The pager's outcome when a page names itself as the next one: a local INTERNAL."""
+    return GrpcResponse(
+        method_path=page.method_path(),
+        code=grpc.StatusCode.INTERNAL,
+        details=(
+            f"the server answered page_token {token!r} with the same next_page_token; "
+            "the pager stopped after handing out that page rather than ask for it forever"
+        ),
+        trace_id=page.trace_id(),
+    )
 
 
 class Pager(_PagerState[RespT, ItemT]):

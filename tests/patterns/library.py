@@ -9,7 +9,8 @@ imported like any generated code, and served by a real grpcio server.
 * ``shelves/<n>`` — ``n`` books, ``page_size`` per page (tokens ``"<offset>"``);
 * ``shelves/gap`` — two books, then an empty page that still has a next token, then one;
 * ``shelves/fail-3`` — as ``shelves/9`` but page 3 fails with INTERNAL;
-* ``shelves/flaky`` — as ``shelves/4``, but the first try of page 2 is UNAVAILABLE.
+* ``shelves/flaky`` — as ``shelves/4``, but the first try of page 2 is UNAVAILABLE;
+* ``shelves/stuck`` — every page after the first names itself as the next one.
 """
 
 from __future__ import annotations
@@ -102,6 +103,8 @@ class _Shelves:
             pages = {"": ([0, 1], "b"), "b": ([], "c"), "c": ([2], "")}
             indexes, token = pages[request.page_token]
             return pb2.ListBooksResponse(books=[book(i) for i in indexes], next_page_token=token)
+        if parent == "stuck":
+            return pb2.ListBooksResponse(books=[book(len(request.page_token))], next_page_token="x")
         offset = int(request.page_token or "0")
         size = request.page_size or 2
         total = {"fail-3": 9, "flaky": 4}.get(parent) or int(parent)

@@ -92,6 +92,17 @@ def test_a_failure_on_page_3_ends_the_iteration_as_a_value(server: tuple[str, Ca
     assert pager.pages_received() == 2
 
 
+def test_a_page_naming_itself_as_next_stops_the_pager(server: tuple[str, CallLog]) -> None:
+    address, log = server
+    with GrpcClient(address) as client:
+        pager = client.paginate(list_books("shelves/stuck"))
+        names = [book.name for book in pager]
+    assert names == ["books/0", "books/1"]
+    assert tokens(log) == ["", "x"]
+    assert pager.status_code() is grpc.StatusCode.INTERNAL
+    assert "same next_page_token" in pager.details()
+
+
 def test_status_before_the_end_is_misuse(server: tuple[str, CallLog]) -> None:
     address, _ = server
     with GrpcClient(address) as client:
