@@ -44,6 +44,8 @@ MetaT = TypeVar("MetaT", bound=Message)
 
 OPERATIONS_SERVICE: Final = "google.longrunning.Operations"
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
+_DEADLINE_SLACK: Final = 0.05
+"""A poll failing with DEADLINE_EXCEEDED this close to the wait's end ran out of its time."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,7 +191,8 @@ class OperationWaiter(Generic[ResultT, MetaT]):
             time.sleep(delay if left is None else min(delay, left))
             delay = min(delay * poll.multiplier, poll.maximum)
             with RequestContext.scope(trace_id=self._trace_id):
-                self._settle(self._client.call(self._get(_left(begun, timeout))))
+                polled = self._client.call(self._get(_left(begun, timeout)))
+            self._settle(polled, begun, timeout)
         return self._outcome(begun)
 
     async def wait_async(
@@ -205,7 +208,8 @@ class OperationWaiter(Generic[ResultT, MetaT]):
             await asyncio.sleep(delay if left is None else min(delay, left))
             delay = min(delay * poll.multiplier, poll.maximum)
             with RequestContext.scope(trace_id=self._trace_id):
-                self._settle(await self._client.call_async(self._get(_left(begun, timeout))))
+                polled = await self._client.call_async(self._get(_left(begun, timeout)))
+            self._settle(polled, begun, timeout)
         return self._outcome(begun)
 
     def cancel(self) -> GrpcResponse[Message]:
@@ -227,8 +231,12 @@ class OperationWaiter(Generic[ResultT, MetaT]):
         timeout = None if left is None else max(left, 0.001)
         return _GetOperation(self.name(), metadata=self._metadata, timeout=timeout)
 
-    def _settle(self, polled: GrpcResponse[Any]) -> None:
+    def _settle(self, polled: GrpcResponse[Any], begun: float, timeout: float | None) -> None:
         if not polled.is_success():
+            if polled.status_code() is grpc.StatusCode.DEADLINE_EXCEEDED:
+                left = _left(begun, timeout)
+                if left is not None and left <= _DEADLINE_SLACK:
+                    return  # the poll ran out of the wait's own time: still not done
             self._failed = polled
             return
         self._latest = polled.message()

@@ -94,7 +94,8 @@ def test_deadline_while_waiting(server: tuple[str, CallLog]) -> None:
     assert not waiter.done()
     metadata = waiter.metadata()  # typed: the method's metadata type
     assert metadata is not None
-    assert metadata.percent_done == methods(log).count("GetOperation")
+    # the server counts polls; the last one may have run out of time before its answer came
+    assert 1 <= metadata.percent_done <= methods(log).count("GetOperation")
 
 
 def test_latest_metadata_while_waiting(server: tuple[str, CallLog]) -> None:
