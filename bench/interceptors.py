@@ -7,6 +7,10 @@
   client interceptor; both export to the same kind of SDK pipeline (an
   in-memory exporter behind a simple span processor), so the ratio compares
   the instrumentation, not the exporter.
+* "ValidatingInterceptor": ``protoreq.validate`` (protovalidate) checking each
+  outgoing ``GetUserRequest`` against a client with none (skipped without
+  protovalidate). The message has no ``buf.validate`` rules: this is the price
+  every call pays; a message with rules adds its rules' evaluation.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from bench.budget import Budget
 from bench.environment import grpc_stubs
 from bench.stats import Row, paired_row
 from bench.workload import Sample, rotations, time_async, time_sync
+from protoreq.errors import ProtoreqError
 
 _TIMEOUT = 30.0
 
@@ -81,6 +86,7 @@ def interceptors_sync(target: str, budget: Budget) -> list[Row]:
     tracer_provider, meter_provider = _tracing()
     plain = GrpcClient(target)
     noop = GrpcClient(target, interceptors=[Interceptor()])
+    validating = _validating_client(target)
     traced = GrpcClient(
         target,
         interceptors=[
@@ -106,13 +112,28 @@ def interceptors_sync(target: str, budget: Budget) -> list[Row]:
         "otel": lambda: traced.call(GetUserGrpcRequest(user_id="1")).message(),
         "raw+otel": raw_traced,
     }
+    if validating is not None:
+        variants["validate"] = lambda: validating.call(GetUserGrpcRequest(user_id="1")).message()
     try:
         samples = _measure_sync(variants, budget)
     finally:
-        for client in (plain, noop, traced):
-            client.close()
+        for client in (plain, noop, traced, validating):
+            if client is not None:
+                client.close()
         raw_channel.close()
+    rows = (
+        []
+        if validating is None
+        else [
+            _cpu_row(
+                "ValidatingInterceptor (message without rules) vs none, sync: client CPU per call",
+                samples["validate"],
+                samples["plain"],
+            )
+        ]
+    )
     return [
+        *rows,
         _cpu_row(
             "one no-op interceptor vs none, sync: client CPU per call",
             samples["noop"],
@@ -126,6 +147,19 @@ def interceptors_sync(target: str, budget: Budget) -> list[Row]:
             "< 1.00",
         ),
     ]
+
+
+def _validating_client(target: str) -> Any:
+    """A client validating every message, or ``None`` without protovalidate."""
+    from protoreq import GrpcClient  # noqa: PLC0415
+
+    try:
+        from protoreq.validate import ValidatingInterceptor  # noqa: PLC0415
+
+        interceptor = ValidatingInterceptor()
+    except ProtoreqError:
+        return None
+    return GrpcClient(target, interceptors=[interceptor])
 
 
 def interceptors_async(target: str, budget: Budget) -> list[Row]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 from google.protobuf import descriptor_pb2 as d
 from google.protobuf.compiler import plugin_pb2
@@ -36,9 +37,11 @@ from protoreq_generator.model import (
     ImportedName,
     ImportStatement,
     KeywordAlias,
+    LongRunning,
     Method,
     NameImport,
     Oneof,
+    Pagination,
     Service,
     Shape,
 )
@@ -67,6 +70,8 @@ _BASE_CLASS = {
     Cardinality.STREAM_UNARY: "ClientStreamingGrpcRequest",
     Cardinality.STREAM_STREAM: "BidiStreamingGrpcRequest",
 }
+
+_OPERATION = ".google.longrunning.Operation"
 
 # source_code_info paths: FileDescriptorProto.service = 6, ServiceDescriptorProto.method = 2.
 _SERVICE_PATH = 6
@@ -153,6 +158,11 @@ class _Imports:
         return (*plain, *from_imports)
 
 
+def _singular(raw: RawField | None, field_type: FieldType) -> bool:
+    """Whether ``raw`` is a field of ``field_type`` holding one value."""
+    return raw is not None and not raw.repeated and raw.value_type == field_type
+
+
 def _check_importable(generating: str, proto_name: str) -> None:
     """Refuse a .proto whose Python module no ``import`` statement can name.
 
@@ -222,6 +232,10 @@ class _FileBuilder:
                 if method.client_streaming:
                     continue
                 names += [raw.type_name for raw in fields_of(input_type) if raw.type_name]
+                results = self._results_field(method)
+                if results is not None:  # a list method's pager names its item type
+                    names.append(results.type_name)
+                names += self._operation_info(method)
         return names
 
     def _settle_types(self) -> None:
@@ -364,6 +378,76 @@ class _FileBuilder:
             if len(params) > 1
         )
 
+    # -- patterns ----------------------------------------------------------------------
+
+    def _results_field(self, method: d.MethodDescriptorProto) -> RawField | None:
+        """The results field of an AIP-158 list method (see :class:`Pagination`), else ``None``."""
+        if method.client_streaming or method.server_streaming:
+            return None
+        request = {raw.name: raw for raw in self.index.fields(method.input_type)}
+        if not (
+            _singular(request.get("page_size"), F.TYPE_INT32)
+            and _singular(request.get("page_token"), F.TYPE_STRING)
+        ):
+            return None
+        response = self.index.fields(method.output_type)
+        if not any(
+            raw.name == "next_page_token" and _singular(raw, F.TYPE_STRING) for raw in response
+        ):
+            return None
+        results = [
+            raw
+            for raw in response
+            if raw.repeated and raw.map_key is None and raw.value_type in _MESSAGE_TYPES
+        ]
+        if not results:
+            return None
+        first = results[0]
+        if first.proto.number != min(raw.proto.number for raw in results):
+            return None  # AIP-4233: position and field number disagree; do not guess
+        return first
+
+    def _operation_info(self, method: d.MethodDescriptorProto) -> tuple[str, ...]:
+        """``(result, metadata)`` type names of an AIP-151 method, else ``()``.
+
+        Names in ``operation_info`` are relative to the file's package or fully
+        qualified; one that names no message of the request leaves the method
+        answering a plain ``Operation`` (as for methods without the option).
+        """
+        if method.output_type != _OPERATION or method.server_streaming:
+            return ()
+        from google.longrunning import operations_proto_pb2 as lro  # noqa: PLC0415  # LRO only
+
+        options = d.MethodOptions.FromString(method.options.SerializeToString())
+        if not options.HasExtension(lro.operation_info):
+            return ()
+        info = options.Extensions[lro.operation_info]
+        found = tuple(
+            self._message_named(name) for name in (info.response_type, info.metadata_type)
+        )
+        return () if None in found else cast(tuple[str, ...], found)
+
+    def _message_named(self, name: str) -> str | None:
+        candidates = [f".{name}"]
+        if self.file.package:
+            candidates.insert(0, f".{self.file.package}.{name}")
+        for candidate in candidates:
+            if name and self.index.has(candidate):
+                return candidate
+        return None
+
+    def _long_running(self, method: d.MethodDescriptorProto) -> LongRunning | None:
+        names = self._operation_info(method)
+        if not names:
+            return None
+        return LongRunning(self.ref(names[0]), self.ref(names[1]))
+
+    def _pagination(self, method: d.MethodDescriptorProto) -> Pagination | None:
+        results = self._results_field(method)
+        if results is None:
+            return None
+        return Pagination(results.name, self.ref(results.type_name))
+
     # -- services ----------------------------------------------------------------------
 
     def _doc(self, *path: int) -> tuple[str, ...]:
@@ -433,6 +517,8 @@ class _FileBuilder:
                     self._doc(_SERVICE_PATH, s, _METHOD_PATH, m),
                     options.deprecated or service_deprecated,
                     self._oneofs(method, fields) if fields else (),
+                    self._pagination(method),
+                    self._long_running(method),
                 )
             )
         return tuple(methods)
@@ -482,6 +568,10 @@ class _FileBuilder:
                     runtime.update(("GrpcStream", "AsyncGrpcStream"))
                 else:
                     runtime.add("GrpcResponse")
+                if method.pagination is not None:
+                    runtime.update(("Pager", "AsyncPager"))
+        if any(method.operation is not None for method in methods):
+            runtime.add("OperationTypes")
         stdlib = (_name_import("collections.abc", abc), _name_import("typing", typing))
         return File(
             proto_name=self.file.name,

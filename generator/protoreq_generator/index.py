@@ -108,6 +108,9 @@ class TypeIndex:
             raise GenerationError(f"type {full_name.lstrip('.')} is not defined in the request")
         return found
 
+    def has(self, full_name: str) -> bool:
+        return full_name in self._types
+
     def fields(self, message_name: str) -> tuple[RawField, ...]:
         """The fields of a message, read once per request."""
         found = self._fields.get(message_name)

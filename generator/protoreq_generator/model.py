@@ -67,6 +67,9 @@ Each is a subclass of its kind that answers ``service_name()``, ``method_name()`
 ``message()``/``messages()`` (and ``from_message()``), so generated classes need not.
 """
 
+PAGINATED_BASE = "GeneratedPaginatedGrpcRequest"
+"""The base of AIP-158 list methods: a ``GeneratedGrpcRequest`` typed by its result too."""
+
 
 class Field(NamedTuple):
     """One field of a request message, as a keyword argument of the generated constructor.
@@ -106,6 +109,32 @@ class Oneof(NamedTuple):
     """The keyword arguments of its members, in declaration order."""
 
 
+@dataclass(frozen=True, slots=True)
+class Pagination:
+    """An AIP-158 list method: what its pager reads from each page.
+
+    The request has ``int32 page_size`` and ``string page_token``, the response
+    ``string next_page_token`` and one repeated message field of results: the
+    first by position, which must also be the first by field number (AIP-4233;
+    where they differ the method is not paginated, rather than guessed at).
+    """
+
+    items_field: str
+    """The response's results field (``books``)."""
+    item_type: str
+    """Python type of one result (``library_pb2.Book``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LongRunning:
+    """An AIP-151 method: it answers ``google.longrunning.Operation`` with ``operation_info``."""
+
+    result_type: str
+    """Python type of the finished operation's ``response`` (``library_pb2.ExportResponse``)."""
+    metadata_type: str
+    """Python type of its ``metadata`` while it runs."""
+
+
 class Method(NamedTuple):
     """One RPC: one generated request class and one method per facade.
 
@@ -140,9 +169,16 @@ class Method(NamedTuple):
     only the last); messages without oneofs pay nothing for the check.
     """
 
+    pagination: Pagination | None = None
+    """Set for AIP-158 list methods: the class extends ``GeneratedPaginatedGrpcRequest``."""
+    operation: LongRunning | None = None
+    """Set for AIP-151 methods: the class carries ``operation_types`` for ``client.wait()``."""
+
     @property
     def runtime_base(self) -> str:
         """The class a generated class subclasses: the runtime's generated base of its kind."""
+        if self.pagination is not None:
+            return PAGINATED_BASE
         return GENERATED_BASES[self.base_class]
 
     @property

@@ -28,12 +28,15 @@ from protoreq.generated import (
     GeneratedBidiStreamingGrpcRequest,
     GeneratedClientStreamingGrpcRequest,
     GeneratedGrpcRequest,
+    GeneratedPaginatedGrpcRequest,
     GeneratedServerStreamingGrpcRequest,
 )
 from protoreq.interceptors import ClientCall, Interceptor
 from protoreq.logs import JsonLogFormatter
 from protoreq.metadata import Metadata
 from protoreq.method import Cardinality, Idempotency, RpcMethod
+from protoreq.operations import OperationTypes, OperationWaiter, PollPolicy
+from protoreq.pagination import AsyncPager, Pager
 from protoreq.redaction import add_sensitive_metadata_keys
 from protoreq.request import (
     BaseGrpcRequest,
@@ -59,6 +62,7 @@ __all__ = [
     "NO_RETRY",
     "USE_CLIENT_DEFAULT",
     "AsyncGrpcStream",
+    "AsyncPager",
     "BaseGrpcRequest",
     "BidiStreamingGrpcRequest",
     "Cardinality",
@@ -71,6 +75,7 @@ __all__ = [
     "GeneratedBidiStreamingGrpcRequest",
     "GeneratedClientStreamingGrpcRequest",
     "GeneratedGrpcRequest",
+    "GeneratedPaginatedGrpcRequest",
     "GeneratedServerStreamingGrpcRequest",
     "GrpcCaller",
     "GrpcClient",
@@ -85,6 +90,10 @@ __all__ = [
     "InvalidRequestError",
     "JsonLogFormatter",
     "Metadata",
+    "OperationTypes",
+    "OperationWaiter",
+    "Pager",
+    "PollPolicy",
     "ProtoreqError",
     "RequestContext",
     "RetryBudget",

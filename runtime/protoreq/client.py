@@ -20,7 +20,17 @@ from google.protobuf.message import Message
 from protoreq._timeouts import bounded_or_none
 from protoreq.channel import ChannelOption, ChannelSettings, as_options
 from protoreq.credentials import TlsConfig, explain_connection_failure
+from protoreq.generated import GeneratedPaginatedGrpcRequest as PaginatedRequest
 from protoreq.interceptors import InterceptorChain, grpc_interceptors
+from protoreq.operations import (
+    DEFAULT_POLL,
+    MetaT,
+    OperationTypes,
+    OperationWaiter,
+    PollPolicy,
+    ResultT,
+)
+from protoreq.pagination import AsyncPager, ItemT, Pager
 from protoreq.preparation import CallDefaults, PreparedCall, prepare
 from protoreq.request import (
     BidiStreamingGrpcRequest,
@@ -256,6 +266,38 @@ class GrpcClient:
         if isinstance(prepared, GrpcResponse):
             return ended_stream_async(prepared)
         return self._open_stream_async(prepared)
+
+    def paginate(self, request: PaginatedRequest[Any, RespT, ItemT]) -> Pager[RespT, ItemT]:
+        """Every result of an AIP-158 list method, page after page: see :class:`Pager`."""
+        return Pager(self, request)
+
+    def paginate_async(
+        self, request: PaginatedRequest[Any, RespT, ItemT]
+    ) -> AsyncPager[RespT, ItemT]:
+        """``paginate()`` for ``async for``: see :class:`AsyncPager`."""
+        return AsyncPager(self, request)
+
+    def wait(
+        self,
+        started: GrpcResponse[Any] | Message,
+        types: OperationTypes[ResultT, MetaT],
+        *,
+        timeout: float | None = None,
+        poll: PollPolicy = DEFAULT_POLL,
+    ) -> GrpcResponse[ResultT]:
+        """Poll a long-running operation until done: see :class:`OperationWaiter`."""
+        return OperationWaiter(self, started, types).wait(timeout=timeout, poll=poll)
+
+    async def wait_async(
+        self,
+        started: GrpcResponse[Any] | Message,
+        types: OperationTypes[ResultT, MetaT],
+        *,
+        timeout: float | None = None,
+        poll: PollPolicy = DEFAULT_POLL,
+    ) -> GrpcResponse[ResultT]:
+        """``wait()`` for asyncio code."""
+        return await OperationWaiter(self, started, types).wait_async(timeout=timeout, poll=poll)
 
     def _explainer(self) -> Callable[[str], str] | None:
         """How UNAVAILABLE details get a hint naming the likely TLS setting (secure channels)."""

@@ -38,6 +38,8 @@ from protoreq.channel import ChannelOption
 from protoreq.client import GrpcClient
 from protoreq.credentials import TlsConfig
 from protoreq.errors import ClientClosedError, ProtoreqError
+from protoreq.generated import GeneratedPaginatedGrpcRequest as PaginatedRequest
+from protoreq.pagination import AsyncPager, ItemT, Pager
 from protoreq.request import (
     BidiStreamingGrpcRequest,
     ClientStreamingGrpcRequest,
@@ -260,6 +262,15 @@ class ServiceDiscoveryGrpcClient:
         self, request: ServerStreamingGrpcRequest[Any, RespT] | BidiStreamingGrpcRequest[Any, RespT]
     ) -> AsyncGrpcStream[RespT]:
         return self.get_client(request.service_name()).stream_async(request)
+
+    def paginate(self, request: PaginatedRequest[Any, RespT, ItemT]) -> Pager[RespT, ItemT]:
+        """Every result of an AIP-158 list method, page after page (see ``GrpcClient.paginate``)."""
+        return Pager(self, request)
+
+    def paginate_async(
+        self, request: PaginatedRequest[Any, RespT, ItemT]
+    ) -> AsyncPager[RespT, ItemT]:
+        return AsyncPager(self, request)
 
     def call_service(
         self,

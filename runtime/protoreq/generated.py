@@ -3,10 +3,13 @@
 A generated class declares its :class:`RpcMethod` (``rpc``) and a typed
 ``__init__`` that builds the message; these bases answer ``service_name()`` and
 ``method_name()`` from ``rpc`` and ``message()`` / ``messages()`` from what the
-constructor stored, and give unary-request classes ``from_message()``. So a
-generated module spells out only what differs between RPCs (thousands of
-them in a large tree: less to generate, to import and to read), and the
-client can tell, once per class, that it may read the message directly.
+constructor stored, and give unary-request classes ``from_message()``,
+``from_json()`` and ``from_dict()``. So a generated module spells out only
+what differs between RPCs (thousands of them in a large tree: less to
+generate, to import and to read), and the client can tell, once per class,
+that it may read the message directly. AIP-158 list methods extend
+:class:`GeneratedPaginatedGrpcRequest`, typed by their result too, for
+:class:`~protoreq.pagination.Pager`.
 
 Each base is a subclass of the public request kind it stands for
 (:class:`BaseGrpcRequest`, :class:`ServerStreamingGrpcRequest`, ...), so
@@ -18,8 +21,12 @@ requests keep subclassing the public kinds, where ``service_name()``,
 
 from __future__ import annotations
 
+import copy
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
-from typing import Any, ParamSpec, Self, TypeVar, cast
+from typing import Any, ClassVar, Generic, ParamSpec, Self, TypeVar, cast
+
+from google.protobuf import json_format
+from google.protobuf.message import Message
 
 from protoreq._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from protoreq.errors import InvalidRequestError
@@ -38,11 +45,13 @@ __all__ = [
     "GeneratedBidiStreamingGrpcRequest",
     "GeneratedClientStreamingGrpcRequest",
     "GeneratedGrpcRequest",
+    "GeneratedPaginatedGrpcRequest",
     "GeneratedServerStreamingGrpcRequest",
     "construct_quietly",
     "oneof_conflict",
 ]
 
+ItemT = TypeVar("ItemT", bound=Message)
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
 
@@ -85,6 +94,51 @@ class GeneratedGrpcRequest(_NamedByRpc, BaseGrpcRequest[ReqT, RespT]):
         """A request that sends ``message`` as it is (not copied; the constructor is not run)."""
         return _from_message(cls, message, metadata, timeout)
 
+    @classmethod
+    def from_json(
+        cls,
+        text: str | bytes,
+        *,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+    ) -> Self:
+        """A request whose message is ``text`` read with protobuf's JSON mapping.
+
+        Unknown fields and wrong values raise :class:`InvalidRequestError` naming the
+        field, at once; as with ``from_message()``, the constructor is not run.
+        """
+        return _from_message(cls, _parsed(cls, text), metadata, timeout)
+
+    @classmethod
+    def from_dict(
+        cls,
+        mapping: Mapping[str, Any],
+        *,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+    ) -> Self:
+        """``from_json()`` for an already decoded JSON object (``json.loads`` output)."""
+        return _from_message(cls, _parsed(cls, mapping), metadata, timeout)
+
+
+class GeneratedPaginatedGrpcRequest(GeneratedGrpcRequest[ReqT, RespT], Generic[ReqT, RespT, ItemT]):
+    """A generated AIP-158 list request: a unary one whose pager yields ``ItemT``.
+
+    ``items_field`` names the response's results field, so the pager never guesses;
+    ``page_token`` and ``next_page_token`` are AIP-158's fixed names.
+    """
+
+    items_field: ClassVar[str]
+
+    def with_page_token(self, token: str) -> Self:
+        """This request (its class, metadata, timeout, overrides) asking for the page ``token``."""
+        message = type(self._message)()
+        message.CopyFrom(self._message)
+        message.page_token = token  # type: ignore[attr-defined]  # AIP-158: a string field
+        request = copy.copy(self)
+        request._message = message
+        return request
+
 
 class GeneratedServerStreamingGrpcRequest(_NamedByRpc, ServerStreamingGrpcRequest[ReqT, RespT]):
     """A generated server-streaming request; ``from_message()`` as for unary ones."""
@@ -104,6 +158,32 @@ class GeneratedServerStreamingGrpcRequest(_NamedByRpc, ServerStreamingGrpcReques
     ) -> Self:
         """A request that sends ``message`` as it is (not copied; the constructor is not run)."""
         return _from_message(cls, message, metadata, timeout)
+
+    @classmethod
+    def from_json(
+        cls,
+        text: str | bytes,
+        *,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+    ) -> Self:
+        """A request whose message is ``text`` read with protobuf's JSON mapping.
+
+        Unknown fields and wrong values raise :class:`InvalidRequestError` naming the
+        field, at once; as with ``from_message()``, the constructor is not run.
+        """
+        return _from_message(cls, _parsed(cls, text), metadata, timeout)
+
+    @classmethod
+    def from_dict(
+        cls,
+        mapping: Mapping[str, Any],
+        *,
+        metadata: Mapping[str, MetadataValue] | None = None,
+        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
+    ) -> Self:
+        """``from_json()`` for an already decoded JSON object (``json.loads`` output)."""
+        return _from_message(cls, _parsed(cls, mapping), metadata, timeout)
 
 
 class GeneratedClientStreamingGrpcRequest(_NamedByRpc, ClientStreamingGrpcRequest[ReqT, RespT]):
@@ -135,6 +215,27 @@ def _from_message(
     _RequestDefaults.__init__(cast(Any, request), metadata=metadata, timeout=timeout)
     cast(Any, request)._message = message
     return request
+
+
+def _parsed(cls: type[_NamedByRpc], source: str | bytes | Mapping[str, Any]) -> Any:
+    """The request message ``source`` describes in protobuf's JSON mapping (``json_format``)."""
+    rpc = cls.rpc
+    if rpc is None:
+        raise InvalidRequestError(
+            f"{cls.__name__} declares no `rpc = RpcMethod(...)`, so its message type is unknown"
+        )
+    message = rpc.request_type()
+    try:
+        if isinstance(source, Mapping):
+            json_format.ParseDict(dict(source), message)
+        else:
+            json_format.Parse(source, message)
+    except json_format.ParseError as error:
+        raise InvalidRequestError(
+            f"{cls.__name__}: not a {rpc.request_type.DESCRIPTOR.full_name} in protobuf's "
+            f"JSON mapping: {error}"
+        ) from None
+    return message
 
 
 def construct_quietly(cls: Callable[_P, _R], /, *args: _P.args, **kwargs: _P.kwargs) -> _R:

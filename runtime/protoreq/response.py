@@ -7,10 +7,12 @@ logged, retried or passed on without exception plumbing.
 
 from __future__ import annotations
 
+import base64
+import json
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import grpc
-from google.protobuf import any_pb2, descriptor_pool, message_factory
+from google.protobuf import any_pb2, descriptor_pool, json_format, message_factory
 from google.protobuf.message import DecodeError, Message
 
 from protoreq.errors import GrpcStatusError
@@ -180,6 +182,31 @@ class GrpcResponse(Generic[T]):
 
         return [_unpack(detail) for detail in status.details]
 
+    def to_dict(self) -> dict[str, Any]:
+        """The message in protobuf's JSON mapping (``json_format.MessageToDict``).
+
+        A failed call has no message: it answers ``{"code": "NOT_FOUND", "details":
+        ..., "error_details": [...]}``, each detail in the JSON mapping with its
+        ``@type``. This is data the caller asked for, so ``debug_redact`` fields are
+        *not* redacted here (reprs and logs redact them); mind where you send it.
+        """
+        if self._message is not None:
+            return json_format.MessageToDict(self._message)
+        status = self.rich_status()
+        if status is not None:
+            from google.rpc import error_details_pb2  # noqa: F401, PLC0415  # registers the standard types
+        return {
+            "code": self._code.name,
+            "details": self._details,
+            "error_details": []
+            if status is None
+            else [_detail_dict(one) for one in status.details],
+        }
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        """:meth:`to_dict` as JSON text (not redacted either)."""
+        return json.dumps(self.to_dict(), indent=indent)
+
     def __repr__(self) -> str:
         return (
             f"<GrpcResponse {self._method_path} {self._code.name}"
@@ -206,6 +233,14 @@ def _unpack(detail: any_pb2.Any) -> Message:
         return detail
     unpacked: Message = message_factory.GetMessageClass(descriptor)()
     return unpacked if detail.Unpack(unpacked) else detail
+
+
+def _detail_dict(detail: any_pb2.Any) -> dict[str, Any]:
+    """One rich-status detail in the JSON mapping; a type this process lacks stays opaque."""
+    try:
+        return json_format.MessageToDict(detail)
+    except TypeError:  # json_format cannot resolve the type url
+        return {"@type": detail.type_url, "value": base64.b64encode(detail.value).decode()}
 
 
 def response_type_of(response: GrpcResponse[Any]) -> type[Message] | None:

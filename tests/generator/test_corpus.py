@@ -38,6 +38,7 @@ EXPECTED = [
     "corpus/names/names_protoreq.py",
     "corpus/no_rpcs_protoreq.py",
     "corpus/orders/orders_protoreq.py",
+    "corpus/paging_protoreq.py",
     "corpus/proto2_protoreq.py",
     "corpus/shared_protoreq.py",
     "corpus/streaming_protoreq.py",
@@ -514,3 +515,39 @@ def test_paths_no_import_can_name_fail_with_a_clear_error(
     assert message in cli.stderr.decode()
     assert "Traceback" not in cli.stderr.decode()
     assert not list(out.rglob("*_protoreq.py"))
+
+
+def test_aip_158_list_methods_and_only_those_get_pagers(corpus_out: Path) -> None:
+    from protoreq import GeneratedPaginatedGrpcRequest  # noqa: PLC0415
+
+    module = load("corpus.paging_protoreq")
+    paginated = {
+        name: cls.items_field
+        for name, cls in vars(module).items()
+        if isinstance(cls, type)
+        and issubclass(cls, GeneratedPaginatedGrpcRequest)
+        and cls.__module__ == module.__name__
+    }
+    assert paginated == {
+        "ListItemsGrpcRequest": "items",  # the first repeated message field, not `also`
+        "ListLongItemsWithAVeryLongMethodNameGrpcRequest": "results",
+        "ListOldGrpcRequest": "items",
+    }
+    pagers = {name for name in vars(module.ShelfClient) if name.endswith("_pager")}
+    assert pagers == {
+        "list_items_pager",
+        "list_long_items_with_a_very_long_method_name_pager",
+        "list_old_pager",
+    }
+    assert pagers == {name for name in vars(module.AsyncShelfClient) if name.endswith("_pager")}
+
+
+def test_a_deprecated_list_methods_pager_warns_once(corpus_out: Path) -> None:
+    module = load("corpus.paging_protoreq")
+    fake = FakeGrpcClient()
+    fake.respond_pages(module.ListOldGrpcRequest, [load("corpus.paging_pb2").ListItemsResponse()])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pager = module.ShelfClient(fake).list_old_pager(page_size=1)
+        assert list(pager) == []
+    assert [type(warning.message) for warning in caught] == [DeprecationWarning]

@@ -160,6 +160,13 @@ def _name(details: Any) -> str:
     return method.decode() if isinstance(method, bytes) else str(method)
 
 
+def _older_grpcio_write_race(kind: str, mode: str) -> set[grpc.StatusCode]:
+    version = tuple(int(part) for part in grpc.__version__.split(".")[:2])
+    if mode == "async" and kind in ("client_streaming", "bidi") and version < (1, 80):
+        return {grpc.StatusCode.INTERNAL}
+    return set()
+
+
 PATHS = {
     "unary": "/chat.ChatService/Send",
     "server_streaming": "/chat.ChatService/Subscribe",
@@ -194,7 +201,10 @@ def test_a_status_recording_interceptor_sees_every_outcome(
         ok = run(client, kind, mode)
         failed = run(client, kind, mode, metadata={"x-fail-after": "0", "x-fail-code": "NOT_FOUND"})
     assert ok.code is grpc.StatusCode.OK
-    assert failed.code is grpc.StatusCode.NOT_FOUND
+    # On older grpcio (the declared floor) an intercepted aio call that loses the write race
+    # (grpc/grpc#36066) keeps no earlier status to restore: INTERNAL is all there is.
+    raced = _older_grpcio_write_race(kind, mode)
+    assert failed.code in {grpc.StatusCode.NOT_FOUND, *raced}
     recorder = sync_recorder if mode == "sync" else aio_recorder
     unused = aio_recorder if mode == "sync" else sync_recorder
     # grpc.aio may show an early abort racing a write as INTERNAL to its interceptors

@@ -306,10 +306,15 @@ INHERITED_ON_PURPOSE = {
     "__aexit__",
     "target",
     "retry_budget",
+    "paginate",
+    "paginate_async",
+    "wait",
+    "wait_async",
 }
 """GrpcClient members the fake may inherit: they do no I/O (the context managers call the
-fake's own close/aclose). Anything else public must be overridden, or the fake could reach
-a network through a method added to GrpcClient later; this test then names it."""
+fake's own close/aclose; pagers and waits send through the fake's own call/call_async). Anything
+else public must be overridden, or the fake could reach a network through a method added to
+GrpcClient later; this test then names it."""
 
 
 def test_every_public_grpc_client_method_is_overridden_or_harmless() -> None:

@@ -201,6 +201,50 @@ class FakeGrpcClient(GrpcClient):
         """
         self._script(request, answer, initial_metadata, trailing_metadata)
 
+    def respond_pages(
+        self,
+        request: UnaryRequestClass[Req, Any, RespT],
+        pages: Sequence[RespT | Failure],
+        *,
+        initial_metadata: Mapping[str, MetadataValue] | None = None,
+        trailing_metadata: Mapping[str, MetadataValue] | None = None,
+    ) -> None:
+        """Script an AIP-158 list method's pages, for ``paginate()`` and the facades' pagers.
+
+        The first page answers a request without ``page_token``; page ``i`` answers
+        the token ``"<i>"``, which each page but the last carries as its
+        ``next_page_token`` (a copy of the page is changed, not the page given). A
+        :class:`Failure` answers its page as a failed call. To script by token
+        yourself, ``respond()`` with a callable reading ``request.message().page_token``.
+        """
+        scripted = list(pages)
+        if not scripted:
+            raise TypeError(
+                "respond_pages() needs at least one page (an empty collection is one empty page)"
+            )
+        answers: list[Message | Failure] = []
+        for index, page in enumerate(scripted):
+            if isinstance(page, Failure):
+                answers.append(page)
+                continue
+            copy: Any = type(page)()
+            copy.CopyFrom(page)
+            if index + 1 < len(scripted) and not copy.next_page_token:
+                copy.next_page_token = str(index + 1)
+            answers.append(copy)
+
+        def answer(sent: Any) -> Message | Failure:
+            token = sent.message().page_token
+            index = 0 if not token else int(token) if token.isdigit() else -1
+            if not 0 <= index < len(answers):
+                return Failure(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"respond_pages(): no page was scripted for page_token {token!r}",
+                )
+            return answers[index]
+
+        self._script(request, answer, initial_metadata, trailing_metadata)
+
     def fail(
         self,
         request: AnyRequestClass | str,

@@ -19,6 +19,7 @@ from corpus import (
     deprecation_protoreq,
     editions_implicit_pb2,
     editions_pb2,
+    paging_pb2,
     proto2_pb2,
     streaming_pb2,
 )
@@ -43,6 +44,12 @@ from corpus.orders.orders_protoreq import (
     PingGrpcRequest,
     PlaceOrderGrpcRequest,
 )
+from corpus.paging_protoreq import (
+    AsyncShelfClient,
+    ListItemsGrpcRequest,
+    ListMisorderedGrpcRequest,
+    ShelfClient,
+)
 from corpus.proto2_protoreq import CheckGrpcRequest as Proto2Check
 from corpus.proto2_protoreq import Proto2ServiceClient, RegisterGrpcRequest
 from corpus.shared_protoreq import AdminServiceGetGrpcRequest, UserServiceGetGrpcRequest
@@ -60,11 +67,13 @@ from nopackage_protoreq import HelloGrpcRequest
 
 from protoreq import (
     AsyncGrpcStream,
+    AsyncPager,
     BaseGrpcRequest,
     GrpcCaller,
     GrpcClient,
     GrpcResponse,
     GrpcStream,
+    Pager,
     RpcMethod,
     ServiceDiscoveryGrpcClient,
 )
@@ -258,3 +267,37 @@ def deprecation(client: GrpcClient) -> None:
     legacy = deprecation_protoreq.LegacyClient(client)
     legacy.old_call(times=1)  # type: ignore[deprecated]
     assert_type(legacy.new_call(), GrpcResponse[deprecation_pb2.Knock])
+
+
+def paging(client: GrpcClient, fake: FakeGrpcClient, discovery: ServiceDiscoveryGrpcClient) -> None:
+    pager = client.paginate(ListItemsGrpcRequest(page_size=10))
+    assert_type(pager, Pager[paging_pb2.ListItemsResponse, paging_pb2.Item])
+    for item in pager:
+        assert_type(item, paging_pb2.Item)
+    for page in pager.pages():
+        assert_type(page, GrpcResponse[paging_pb2.ListItemsResponse])
+    assert_type(pager.response(), GrpcResponse[paging_pb2.ListItemsResponse])
+    assert_type(
+        fake.paginate(ListItemsGrpcRequest()), Pager[paging_pb2.ListItemsResponse, paging_pb2.Item]
+    )
+    assert_type(
+        discovery.paginate(ListItemsGrpcRequest()),
+        Pager[paging_pb2.ListItemsResponse, paging_pb2.Item],
+    )
+    assert_type(
+        ShelfClient(client).list_items_pager(page_size=3),
+        Pager[paging_pb2.ListItemsResponse, paging_pb2.Item],
+    )
+    assert_type(ListItemsGrpcRequest.from_json("{}"), ListItemsGrpcRequest)
+    assert_type(ListItemsGrpcRequest.from_dict({}).with_page_token("2"), ListItemsGrpcRequest)
+    client.paginate(ListMisorderedGrpcRequest())  # type: ignore[arg-type]
+    ShelfClient(client).list_misordered_pager()  # type: ignore[attr-defined]
+
+
+async def async_paging(client: GrpcClient) -> None:
+    pager = client.paginate_async(ListItemsGrpcRequest())
+    assert_type(pager, AsyncPager[paging_pb2.ListItemsResponse, paging_pb2.Item])
+    async for item in pager:
+        assert_type(item, paging_pb2.Item)
+    async for page in AsyncShelfClient(client).list_items_pager().pages():
+        assert_type(page, GrpcResponse[paging_pb2.ListItemsResponse])
