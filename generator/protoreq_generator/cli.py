@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from protoreq_generator.commands import server_commands
 from protoreq_generator.options import OPTION_HELP, OptionsError, parse_options
 from protoreq_generator.plugin import version
 from protoreq_generator.protoc import Invocation, ProtocError, ProtocFailedError, compile_into
@@ -198,6 +199,11 @@ def check(
         )
         sys.exit(1)
     click.echo(f"protoreq check: {out} is up to date")
+
+
+# The commands that talk to servers live in their own modules (protoreq_generator.commands).
+for _command in server_commands():
+    cli.add_command(_command)
 
 
 def main() -> None:

@@ -17,11 +17,12 @@ import time
 import weakref
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 import grpc
 from google.protobuf.message import Message
 
+from protoreq._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from protoreq._timeouts import bounded_or_none
 from protoreq.channel import ChannelOption, ChannelSettings, as_options
 from protoreq.credentials import TlsConfig, explain_connection_failure
@@ -50,6 +51,9 @@ from protoreq.transport.streams import (
     open_stream,
     open_stream_async,
 )
+
+if TYPE_CHECKING:
+    from protoreq._health.health_pb2 import HealthCheckResponse
 
 RespT = TypeVar("RespT", bound=Message)
 
@@ -315,6 +319,36 @@ class GrpcClient:
         if isinstance(prepared, GrpcResponse):
             return ended_stream_async(prepared)
         return self._open_stream_async(prepared)
+
+    # -- health (grpc.health.v1; the logic lives in protoreq.health) ------------------------
+
+    def check_health(
+        self, service: str = "", *, timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT
+    ) -> GrpcResponse[HealthCheckResponse]:
+        """``Health/Check`` for ``service`` ("": the whole server); the answer's ``status``."""
+        from protoreq import health  # noqa: PLC0415  # imported by its first user only
+
+        return health.check_health(self, service, timeout=timeout)
+
+    async def check_health_async(
+        self, service: str = "", *, timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT
+    ) -> GrpcResponse[HealthCheckResponse]:
+        """``check_health()`` for asyncio code."""
+        from protoreq import health  # noqa: PLC0415
+
+        return await health.check_health_async(self, service, timeout=timeout)
+
+    def wait_until_serving(self, service: str = "", *, timeout: float) -> bool:
+        """Check health until SERVING (``True``) or ``timeout`` seconds have passed (``False``)."""
+        from protoreq import health  # noqa: PLC0415
+
+        return health.wait_until_serving(self, service, timeout=timeout)
+
+    async def wait_until_serving_async(self, service: str = "", *, timeout: float) -> bool:
+        """``wait_until_serving()`` for asyncio code."""
+        from protoreq import health  # noqa: PLC0415
+
+        return await health.wait_until_serving_async(self, service, timeout=timeout)
 
     def _attempt_options(self, prepared: PreparedCall) -> dict[str, Any]:
         """Per-call grpcio keywords: the client's, and the request's compression if it chose one."""
