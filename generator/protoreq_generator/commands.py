@@ -27,7 +27,7 @@ from protoreq_generator.describing import describe
 from protoreq_generator.dynamic import rpc_method
 from protoreq_generator.protoc import ProtocError, ProtocFailedError
 from protoreq_generator.reflection import ReflectionError
-from protoreq_generator.schema import SchemaError
+from protoreq_generator.schema import SchemaError, service_of, symbol_name
 
 EXIT_CODES_HELP = """\b
 Exit codes:
@@ -95,7 +95,7 @@ def list_command(service: str | None, **options: Any) -> None:
     """
     connection = _connection(options)
     with _local_errors(), connection.client(retry=None) as client:
-        schema = connection.schema(client)
+        schema = connection.schema(client, (service,) if service else ())
         if service is None:
             for name in schema.services:
                 click.echo(name)
@@ -120,7 +120,7 @@ def describe_command(symbol: str, **options: Any) -> None:
     """
     connection = _connection(options)
     with _local_errors(), connection.client(retry=None) as client:
-        schema = connection.schema(client)
+        schema = connection.schema(client, (symbol_name(symbol),))
         click.echo(describe(schema.symbol(symbol)))
 
 
@@ -186,7 +186,7 @@ def call_command(
         connection.client(retry=None, retry_throttle=None) as client,
         RequestContext.scope(trace_id=trace_id or new_trace_id()),  # one id for -v and the call
     ):
-        schema = connection.schema(client)
+        schema = connection.schema(client, (service_of(method),))
         descriptor = schema.method(method)
         output = Output(
             out=sys.stdout,

@@ -91,15 +91,15 @@ class Connection:
             **settings,
         )
 
-    def schema(self, client: GrpcClient | None, services: tuple[str, ...] = ()) -> Schema:
-        """From --protoset or --proto when given, else from the server's reflection."""
+    def schema(self, client: GrpcClient | None, symbols: tuple[str, ...] = ()) -> Schema:
+        """From --protoset or --proto when given, else what reflection says about ``symbols``."""
         if self.protoset is not None:
             return from_protoset(self.protoset)
         if self.protos:
             return from_protos(self.protos, self.includes)
         if client is None:
             raise SchemaError("no schema: pass --proto or --protoset")
-        return from_reflection(client, services)
+        return from_reflection(client, symbols)
 
 
 def _host_port(target: str) -> tuple[str, int]:

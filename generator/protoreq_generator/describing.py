@@ -88,7 +88,11 @@ def _field_line(field: FieldDescriptor) -> str:
         kind = f"map<{_type_name(key)}, {_type_name(value)}>"
     elif is_repeated(field):
         kind = f"repeated {_type_name(field)}"
-    elif field.has_presence and field.containing_oneof is None and field.message_type is None:
+    elif (
+        field.has_presence
+        and field.message_type is None
+        and (field.containing_oneof is None or _is_synthetic(field))
+    ):
         kind = f"optional {_type_name(field)}"
     else:
         kind = _type_name(field)

@@ -120,6 +120,10 @@ class ReflectionError(Exception):
     """The server has no reflection service, or it refused a question; one line to print."""
 
 
+class SymbolNotFoundError(ReflectionError):
+    """The server's reflection does not know a symbol or file (NOT_FOUND)."""
+
+
 def _rpc(service: str) -> RpcMethod[Any, Any]:
     return RpcMethod(
         service=service,
@@ -158,12 +162,26 @@ class ReflectionClient:
         return sorted(service.name for service in answer.list_services_response.service)
 
     def files(self, symbols: Iterable[str]) -> list[descriptor_pb2.FileDescriptorProto]:
-        """The files defining ``symbols`` and everything they import, dependencies first."""
+        """The files defining ``symbols`` and everything they import, dependencies first.
+
+        A symbol the server does not find is asked again without its last part
+        (``pkg.Service.Method`` is found through ``pkg.Service``); raises
+        :class:`SymbolNotFoundError` if that fails too.
+        """
         found: dict[str, descriptor_pb2.FileDescriptorProto] = {}
+        symbols = list(symbols)
         answers = self._ask([ReflectionRequest(file_containing_symbol=s) for s in symbols])
-        for answer in answers:
-            _raise_if_error(answer)
-            _collect(answer, found)
+        for symbol, answer in zip(symbols, answers, strict=True):
+            try:
+                _raise_if_error(answer)
+                _collect(answer, found)
+            except SymbolNotFoundError:
+                parent = symbol.rpartition(".")[0]
+                if not parent:
+                    raise
+                (retried,) = self._ask([ReflectionRequest(file_containing_symbol=parent)])
+                _raise_if_error(retried)
+                _collect(retried, found)
         missing = _missing_dependencies(found)
         while missing:
             answers = self._ask([ReflectionRequest(file_by_filename=name) for name in missing])
@@ -180,11 +198,14 @@ class ReflectionClient:
 def _raise_if_error(answer: Any) -> None:
     if answer.WhichOneof("message_response") == "error_response":
         error = answer.error_response
-        code = grpc.StatusCode.UNKNOWN.name
+        code = grpc.StatusCode.UNKNOWN
         for status in grpc.StatusCode:
             if status.value[0] == error.error_code:
-                code = status.name
-        raise ReflectionError(f"server reflection: {code}: {error.error_message}")
+                code = status
+        text = f"server reflection: {code.name}: {error.error_message}"
+        if code is grpc.StatusCode.NOT_FOUND:
+            raise SymbolNotFoundError(text)
+        raise ReflectionError(text)
 
 
 def _collect(answer: Any, found: dict[str, descriptor_pb2.FileDescriptorProto]) -> None:

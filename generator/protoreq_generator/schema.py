@@ -21,7 +21,7 @@ from google.protobuf.descriptor import (
 
 from protoreq import GrpcClient
 from protoreq_generator.protoc import Invocation, descriptor_request
-from protoreq_generator.reflection import ReflectionClient
+from protoreq_generator.reflection import ReflectionClient, SymbolNotFoundError
 
 
 class SchemaError(Exception):
@@ -107,11 +107,37 @@ def _split_method(spec: str) -> tuple[str, str]:
     return service, method
 
 
-def from_reflection(client: GrpcClient, services: Sequence[str] = ()) -> Schema:
-    """The schema a server describes through reflection: ``services`` or all it lists."""
+def symbol_name(symbol: str) -> str:
+    """``pkg.Service/Method`` as the dotted name reflection looks up."""
+    return symbol.strip("/.").replace("/", ".")
+
+
+def service_of(method: str) -> str:
+    """The service part of ``SERVICE/METHOD`` or ``SERVICE.METHOD`` (as given when malformed)."""
+    try:
+        return _split_method(method)[0]
+    except SchemaError:
+        return method
+
+
+def from_reflection(client: GrpcClient, symbols: Sequence[str] = ()) -> Schema:
+    """The services a server lists, and the files (with imports) defining ``symbols``.
+
+    Only what a command needs is fetched: ``list`` needs no files at all. A
+    symbol the server does not know is left out, so looking it up in the schema
+    fails with the list of services.
+    """
     reflection = ReflectionClient(client)
-    names = list(services) or reflection.services()
-    return Schema.of_files(reflection.files(names), names)
+    names = reflection.services()
+    files: dict[str, descriptor_pb2.FileDescriptorProto] = {}
+    for symbol in symbols:
+        try:
+            fetched = reflection.files([symbol])
+        except SymbolNotFoundError:
+            continue
+        for file in fetched:
+            files.setdefault(file.name, file)
+    return Schema.of_files(files.values(), names)
 
 
 def from_protos(protos: Sequence[Path], includes: Sequence[Path]) -> Schema:
