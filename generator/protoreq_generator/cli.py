@@ -18,7 +18,8 @@ from typing import Any
 
 import click
 
-from protoreq_generator.commands import server_commands
+from protoreq_generator.commands import from_server_options, server_commands
+from protoreq_generator.from_server import compile_from_server
 from protoreq_generator.options import OPTION_HELP, OptionsError, parse_options
 from protoreq_generator.plugin import version
 from protoreq_generator.protoc import Invocation, ProtocError, ProtocFailedError, compile_into
@@ -33,7 +34,7 @@ def _shared_arguments(command: Callable[..., Any]) -> Callable[..., Any]:
     """The arguments ``generate`` and ``check`` both take, declared once."""
     decorators = [
         click.argument(
-            "paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="PATHS..."
+            "paths", nargs=-1, required=False, type=click.Path(path_type=Path), metavar="PATHS..."
         ),
         click.option(
             "-I",
@@ -76,6 +77,8 @@ def _invocation(
     package_init: bool,
     opts: tuple[str, ...],
 ) -> Invocation:
+    if not paths:
+        raise click.UsageError("Missing argument 'PATHS...'.")
     parameter = ",".join(opts)
     try:
         parse_options(parameter)
@@ -96,6 +99,28 @@ def _compile(invocation: Invocation, scratch: Path) -> None:
     """Compile into ``scratch``; on failure exit with protoc's code (its message is printed)."""
     try:
         compile_into(invocation, scratch)
+    except ProtocFailedError as failed:
+        sys.exit(failed.code)
+    except ProtocError as error:
+        click.echo(f"protoreq: {error}", err=True)
+        sys.exit(1)
+
+
+def _compile_from_server(
+    target: str,
+    *,
+    services: tuple[str, ...],
+    paths: tuple[Path, ...],
+    package_init: bool,
+    opts: tuple[str, ...],
+    scratch: Path,
+) -> None:
+    """``generate --from-server``: see :mod:`protoreq_generator.from_server`."""
+    if paths:
+        raise click.UsageError("--from-server takes no PATHS: the server's files are generated")
+    _invocation((Path(),), (), package_init, opts)  # checks --opt
+    try:
+        compile_from_server(target, services, ",".join(opts), package_init, scratch)
     except ProtocFailedError as failed:
         sys.exit(failed.code)
     except ProtocError as error:
@@ -124,12 +149,16 @@ def cli() -> None:
 
 @cli.command()
 @_shared_arguments
+@from_server_options
 def generate(
     paths: tuple[Path, ...],
     includes: tuple[Path, ...],
     out: Path,
     package_init: bool,
     opts: tuple[str, ...],
+    *,
+    from_server: str | None = None,
+    services: tuple[str, ...] = (),
 ) -> None:
     """Compile PATHS (.proto files, or folders searched for them) into OUT.
 
@@ -137,10 +166,21 @@ def generate(
     never touched. Files that no .proto produces any more are left in place:
     `protoreq check` lists them as extra.
     """
-    invocation = _invocation(paths, includes, package_init, opts)
+    if from_server is None:
+        invocation = _invocation(paths, includes, package_init, opts)
     with tempfile.TemporaryDirectory(prefix="protoreq-out-") as scratch_name:
         scratch = Path(scratch_name)
-        _compile(invocation, scratch)
+        if from_server is None:
+            _compile(invocation, scratch)
+        else:
+            _compile_from_server(
+                from_server,
+                services=services,
+                paths=paths,
+                package_init=package_init,
+                opts=opts,
+                scratch=scratch,
+            )
         written = unchanged = 0
         for relative in _files(scratch):
             target = out / relative

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -233,3 +233,22 @@ def health_command(service: str, **options: Any) -> None:
 def server_commands() -> list[click.Command]:
     """The commands ``cli.py`` registers beside ``generate`` and ``check``."""
     return [list_command, describe_command, call_command, health_command]
+
+
+def from_server_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``generate``'s --from-server and --service options."""
+    command = click.option(
+        "--service",
+        "services",
+        multiple=True,
+        metavar="NAME",
+        help="With --from-server: generate only this service's files (repeatable; default: "
+        "every service but reflection and health).",
+    )(command)
+    return click.option(
+        "--from-server",
+        metavar="TARGET",
+        help="Generate from the descriptors TARGET's reflection service sends instead of PATHS "
+        "(plaintext to loopback, TLS elsewhere). Comments are not sent, so docstrings from "
+        "them are missing; the rest is identical to generating from the same .proto files.",
+    )(command)

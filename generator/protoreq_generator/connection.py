@@ -47,6 +47,25 @@ class Connection:
     headers: tuple[str, ...]
     timeout: float | None
 
+    @classmethod
+    def for_target(cls, target: str) -> Connection:
+        """Defaults only: plaintext to loopback, TLS with the system's roots elsewhere."""
+        return cls(
+            target=target,
+            protos=(),
+            includes=(),
+            protoset=None,
+            plaintext=None,
+            cacert=None,
+            cert=None,
+            key=None,
+            servername=None,
+            insecure=False,
+            authority=None,
+            headers=(),
+            timeout=30.0,
+        )
+
     def metadata(self) -> dict[str, str | bytes]:
         """``-H 'key: value'`` pairs; ``-bin`` keys take base64 values, as gRPC sends them."""
         metadata: dict[str, str | bytes] = {}
