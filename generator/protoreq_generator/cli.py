@@ -9,6 +9,7 @@ passes exactly when ``generate`` would change nothing.
 from __future__ import annotations
 
 import filecmp
+import inspect
 import shutil
 import sys
 import tempfile
@@ -18,7 +19,11 @@ from typing import Any
 
 import click
 
-from protoreq_generator.commands import from_server_options, server_commands
+from protoreq_generator.commands import (
+    SERVER_COMMANDS_HELP,
+    from_server_options,
+    server_commands,
+)
 from protoreq_generator.from_server import compile_from_server
 from protoreq_generator.options import OPTION_HELP, OptionsError, parse_options
 from protoreq_generator.plugin import version
@@ -244,6 +249,7 @@ def check(
 # The commands that talk to servers live in their own modules (protoreq_generator.commands).
 for _command in server_commands():
     cli.add_command(_command)
+cli.help = f"{inspect.cleandoc(cli.help or '')}\n\n{SERVER_COMMANDS_HELP}"
 
 
 def main() -> None:

@@ -29,6 +29,19 @@ from protoreq_generator.protoc import ProtocError, ProtocFailedError
 from protoreq_generator.reflection import ReflectionError
 from protoreq_generator.schema import SchemaError, service_of, symbol_name
 
+SERVER_COMMANDS_HELP = """\
+It also talks to running servers, grpcurl-style, through protoreq's GrpcClient:
+list, describe, call and health read the schema from server reflection (or
+--proto / --protoset), and generate --from-server writes the same modules from
+a server's descriptors.
+
+\b
+  protoreq list     127.0.0.1:50051 [SERVICE]
+  protoreq describe 127.0.0.1:50051 chat.ChatMessage
+  protoreq call     127.0.0.1:50051 chat.ChatService/Send -d '{"text": "hi"}'
+  protoreq health   127.0.0.1:50051
+  protoreq generate --from-server 127.0.0.1:50051 -o src/gen"""
+
 EXIT_CODES_HELP = """\b
 Exit codes:
   0  OK (health: SERVING)

@@ -82,7 +82,13 @@ def test_server_without_reflection_is_one_clear_line() -> None:
 def test_local_protos_need_no_reflection() -> None:
     with cli_server(reflect=False) as running:
         ran = run_cli(
-            "list", running.target, "chat.ChatService", "--proto", "protos/chat.proto", "-I", "."
+            "list",
+            running.target,
+            "chat.ChatService",
+            "--proto",
+            str(REPO_ROOT / "protos/chat.proto"),
+            "-I",
+            str(REPO_ROOT),
         )
     assert ran.exit_code == 0, ran.stderr
     assert ran.stdout == CHAT_METHODS
