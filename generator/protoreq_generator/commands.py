@@ -19,7 +19,6 @@ import click
 
 from protoreq import NO_RETRY, RequestContext
 from protoreq.context import new_trace_id
-from protoreq.health import HealthCheckResponse
 from protoreq_generator import exit_codes
 from protoreq_generator.calling import CallSettings, Output, RequestJsonError, call, error_document
 from protoreq_generator.connection import Connection, connection_options
@@ -232,6 +231,8 @@ def health_command(service: str, **options: Any) -> None:
       protoreq health 127.0.0.1:50051
       protoreq health 127.0.0.1:50051 chat.ChatService
     """
+    from protoreq.health import HealthCheckResponse  # noqa: PLC0415  # only health needs it
+
     connection = _connection(options)
     with connection.client(retry=NO_RETRY) as client:
         response = client.check_health(service)
