@@ -13,6 +13,8 @@ from grpc_health.v1 import health_pb2 as upstream_health_pb2
 
 from protoreq import GrpcClient
 from protoreq._health import health_pb2
+from protoreq._health.health_protoreq import CheckGrpcRequest
+from protoreq.testing import FakeGrpcClient
 from protoreq_generator.protoc import Invocation, compile_into
 from tests.cli.conftest import run_cli, run_protoreq
 from tests.cli.servers import RunningServer, cli_server
@@ -170,3 +172,12 @@ def test_shipped_health_modules_are_current(tmp_path: Path) -> None:
     assert _without_version_lines((fresh / "health_pb2.py").read_text()) == _without_version_lines(
         shipped_pb2
     )
+
+
+def test_health_helpers_answer_from_a_fake_client_script() -> None:
+    """They send through call()/call_async(), so FakeGrpcClient scripts them like any RPC."""
+    fake = FakeGrpcClient()
+    fake.respond(CheckGrpcRequest, health_pb2.HealthCheckResponse(status=SERVING))
+    assert fake.check_health("x").message().status == SERVING
+    assert fake.wait_until_serving(timeout=1)
+    assert [r.message().service for r in fake.requests_of(CheckGrpcRequest)] == ["x", ""]

@@ -306,6 +306,11 @@ INHERITED_ON_PURPOSE = {
     "__aexit__",
     "target",
     "retry_budget",
+    # protoreq.health sends through self.call()/call_async(): the fake's own, scripted.
+    "check_health",
+    "check_health_async",
+    "wait_until_serving",
+    "wait_until_serving_async",
 }
 """GrpcClient members the fake may inherit: they do no I/O (the context managers call the
 fake's own close/aclose). Anything else public must be overridden, or the fake could reach
