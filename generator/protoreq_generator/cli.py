@@ -10,6 +10,7 @@ output folder (all files or none: :mod:`protoreq_generator.output`) and
 from __future__ import annotations
 
 import filecmp
+import inspect
 import sys
 import tempfile
 from collections.abc import Callable
@@ -19,6 +20,12 @@ from typing import Any, NoReturn
 import click
 
 from protoreq_generator import output
+from protoreq_generator.commands import (
+    SERVER_COMMANDS_HELP,
+    from_server_options,
+    server_commands,
+)
+from protoreq_generator.from_server import compile_from_server
 from protoreq_generator.options import OPTION_HELP, OptionsError, parse_options
 from protoreq_generator.plugin import version
 from protoreq_generator.protoc import Invocation, ProtocError, ProtocFailedError, compile_into
@@ -35,7 +42,7 @@ def _shared_arguments(command: Callable[..., Any]) -> Callable[..., Any]:
     """The arguments ``generate`` and ``check`` both take, declared once."""
     decorators = [
         click.argument(
-            "paths", nargs=-1, required=True, type=click.Path(path_type=Path), metavar="PATHS..."
+            "paths", nargs=-1, required=False, type=click.Path(path_type=Path), metavar="PATHS..."
         ),
         click.option(
             "-I",
@@ -87,6 +94,8 @@ def _invocation(
     stubs: StubKind,
     opts: tuple[str, ...],
 ) -> Invocation:
+    if not paths:
+        raise click.UsageError("Missing argument 'PATHS...'.")
     parameter = ",".join(opts)
     if any(opt.strip().startswith("stubs") for opt in ",".join(opts).split(",")):
         raise click.BadParameter("use --stubs, not --opt stubs=", param_hint="--opt")
@@ -122,6 +131,25 @@ def _compile(invocation: Invocation, scratch: Path, out: Path) -> None:
         _fail(str(error))
 
 
+def _compile_from_server(
+    target: str,
+    *,
+    services: tuple[str, ...],
+    package_init: bool,
+    opts: tuple[str, ...],
+    scratch: Path,
+) -> None:
+    """``generate --from-server``: see :mod:`protoreq_generator.from_server`."""
+    _invocation((Path(),), (), package_init, "mypy", opts)  # checks --opt
+    try:
+        compile_from_server(target, services, ",".join(opts), package_init, scratch)
+    except ProtocFailedError as failed:
+        sys.exit(failed.code)
+    except ProtocError as error:
+        click.echo(f"protoreq: {error}", err=True)
+        sys.exit(1)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(
     version(), "-V", "--version", prog_name="protoreq", message="%(prog)s %(version)s"
@@ -153,6 +181,7 @@ def cli() -> None:
     help="Also delete generated files (*_pb2.py, *_pb2.pyi, *_protoreq.py written by protoc, "
     "mypy-protobuf or protoreq, recognized by their header) that no .proto produces any more.",
 )
+@from_server_options
 def generate(
     *,
     paths: tuple[Path, ...],
@@ -162,6 +191,8 @@ def generate(
     stubs: StubKind,
     opts: tuple[str, ...],
     prune: bool,
+    from_server: str | None = None,
+    services: tuple[str, ...] = (),
 ) -> None:
     """Compile PATHS (.proto files, or folders searched for them) into OUT.
 
@@ -171,10 +202,24 @@ def generate(
     .proto produces any more stay unless --prune is given (`protoreq check`
     lists them as extra).
     """
-    invocation = _invocation(paths, includes, package_init, stubs, opts)
+    if from_server is None:
+        invocation = _invocation(paths, includes, package_init, stubs, opts)
+    elif paths:
+        raise click.UsageError("--from-server takes no PATHS: the server's files are generated")
+    elif stubs != "mypy":
+        raise click.UsageError("--from-server writes mypy-protobuf stubs; leave --stubs out")
     try:
         with output.staging_folder(out) as staging:
-            _compile(invocation, staging, out)
+            if from_server is None:
+                _compile(invocation, staging, out)
+            else:
+                _compile_from_server(
+                    from_server,
+                    services=services,
+                    package_init=package_init,
+                    opts=opts,
+                    scratch=staging,
+                )
             changes = output.plan(staging, out, prune=prune)
             output.install(staging, out, changes)
     except output.OutputError as error:
@@ -237,6 +282,12 @@ def check(
         )
         sys.exit(1)
     click.echo(f"protoreq check: {out} is up to date")
+
+
+# The commands that talk to servers live in their own modules (protoreq_generator.commands).
+for _command in server_commands():
+    cli.add_command(_command)
+cli.help = f"{inspect.cleandoc(cli.help or '')}\n\n{SERVER_COMMANDS_HELP}"
 
 
 def main() -> None:

@@ -229,7 +229,8 @@ def _use_installed_messages(
     Adds a ``pb2_module`` option for each file (requested or imported) whose
     messages an installed module defines under another name; a requested file
     so covered gets no ``_pb2`` written, since two modules defining the same
-    messages cannot both be imported. Not where another requested file imports
+    messages cannot both be imported. Not for a file the user mapped with their
+    own ``--opt pb2_module=``. Not where another requested file imports
     it and the installed copy was compiled from another .proto name: that
     file's ``_pb2`` (protoc's) needs this one under its own name.
     """
@@ -244,9 +245,16 @@ def _use_installed_messages(
     }
     provided: set[str] = set()
     mapping: list[str] = []
+    chosen = {
+        option.partition("=")[2].partition(":")[0]
+        for option in request.parameter.split(",")
+        if option.strip().startswith("pb2_module=")
+    }
     for file in request.proto_file:
         if file.name.startswith("google/protobuf/"):
             continue  # the well-known types: protobuf's own modules, under their own names
+        if file.name in chosen:
+            continue  # the user's --opt pb2_module= says where its messages are
         provider = environment.provider(file)
         if provider is None:
             continue

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from types import TracebackType
-from typing import Any, Final, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Self, TypeVar
 
 import grpc
 from google.protobuf.message import Message
 
+from protoreq._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from protoreq._timeouts import bounded_or_none
 from protoreq.channel import ChannelOption, ChannelSettings, as_options
 from protoreq.credentials import TlsConfig, explain_connection_failure
@@ -45,6 +46,9 @@ from protoreq.streaming import AsyncGrpcStream, GrpcStream
 from protoreq.transport.calls import Transport
 from protoreq.transport.channels import ChannelPool
 from protoreq.transport.streams import ended_stream, ended_stream_async
+
+if TYPE_CHECKING:
+    from protoreq._health.health_pb2 import HealthCheckResponse
 
 RespT = TypeVar("RespT", bound=Message)
 
@@ -298,6 +302,36 @@ class GrpcClient:
     ) -> GrpcResponse[ResultT]:
         """``wait()`` for asyncio code."""
         return await OperationWaiter(self, started, types).wait_async(timeout=timeout, poll=poll)
+
+    # -- health (grpc.health.v1; the logic lives in protoreq.health) ------------------------
+
+    def check_health(
+        self, service: str = "", *, timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT
+    ) -> GrpcResponse[HealthCheckResponse]:
+        """``Health/Check`` for ``service`` ("": the whole server); the answer's ``status``."""
+        from protoreq import health  # noqa: PLC0415  # imported by its first user only
+
+        return health.check_health(self, service, timeout=timeout)
+
+    async def check_health_async(
+        self, service: str = "", *, timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT
+    ) -> GrpcResponse[HealthCheckResponse]:
+        """``check_health()`` for asyncio code."""
+        from protoreq import health  # noqa: PLC0415
+
+        return await health.check_health_async(self, service, timeout=timeout)
+
+    def wait_until_serving(self, service: str = "", *, timeout: float) -> bool:
+        """Check health until SERVING (``True``) or ``timeout`` seconds have passed (``False``)."""
+        from protoreq import health  # noqa: PLC0415
+
+        return health.wait_until_serving(self, service, timeout=timeout)
+
+    async def wait_until_serving_async(self, service: str = "", *, timeout: float) -> bool:
+        """``wait_until_serving()`` for asyncio code."""
+        from protoreq import health  # noqa: PLC0415
+
+        return await health.wait_until_serving_async(self, service, timeout=timeout)
 
     def _explainer(self) -> Callable[[str], str] | None:
         """How UNAVAILABLE details get a hint naming the likely TLS setting (secure channels)."""

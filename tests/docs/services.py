@@ -2,7 +2,8 @@
 
 It runs the example's ``user.UserService`` (seeded with user ``u-1``, Ada
 Lovelace) and a small ``chat.ChatService`` for the streaming snippets, on one
-real grpcio server on 127.0.0.1. Imported only in the runner's own process,
+real grpcio server on 127.0.0.1, with server reflection and the standard health
+service for the ``protoreq`` command line examples. Imported only in the runner's own process,
 because ``import examples`` puts ``examples/generated`` on ``sys.path``.
 """
 
@@ -13,6 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
 
 from examples.user_server import UserService, UserStore, new_server
 from protos import chat_pb2
@@ -84,6 +87,12 @@ def documentation_server() -> Iterator[str]:
     users = UserService(store)
     server = new_server(max_workers=8)
     server.add_generic_rpc_handlers((users.handler(), chat_handler()))
+    # For the README's "Command line" section: reflection and the standard health service.
+    checker = health.HealthServicer()
+    checker.set("", health_pb2.HealthCheckResponse.SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(checker, server)
+    served = ("user.UserService", "chat.ChatService", health.SERVICE_NAME, reflection.SERVICE_NAME)
+    reflection.enable_server_reflection(served, server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
     try:

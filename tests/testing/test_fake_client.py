@@ -310,6 +310,11 @@ INHERITED_ON_PURPOSE = {
     "paginate_async",
     "wait",
     "wait_async",
+    # protoreq.health sends through self.call()/call_async(): the fake's own, scripted.
+    "check_health",
+    "check_health_async",
+    "wait_until_serving",
+    "wait_until_serving_async",
 }
 """GrpcClient members the fake may inherit: they do no I/O (the context managers call the
 fake's own close/aclose; pagers and waits send through the fake's own call/call_async). Anything
