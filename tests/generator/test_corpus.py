@@ -235,9 +235,12 @@ def test_names_escaped_everywhere(corpus_out: Path) -> None:
     assert commentary == 'Ends with a quote "'
     assert names.QuoteGrpcRequest.__doc__ == 'Ends with triple quotes """'
     assert names.SlashGrpcRequest.__doc__ == '"Starts with a quote, ends with a backslash \\'
-    assert names.EscapesGrpcRequest.__doc__ == (
-        'Escapes stay text: \\n \\t \\x41 \\u0041 \\N{DASH} \\" \\\\""" ""\'\'\' and a tab:\t.'
-    ).expandtabs()  # the generator expands tabs, as Python 3.13's compiler does in docstrings
+    assert (
+        names.EscapesGrpcRequest.__doc__
+        == (
+            'Escapes stay text: \\n \\t \\x41 \\u0041 \\N{DASH} \\" \\\\""" ""\'\'\' and a tab:\t.'
+        ).expandtabs()
+    )  # the generator expands tabs, as Python 3.13's compiler does in docstrings
     assert names.CommentaryClient.say.__doc__ == 'Ends with a quote "'
     words = " ".join((names.CommentaryClient.__doc__ or "").split())
     assert 'backslash \\d, "triple" """quotes""", unicode \u2013 \u201ccurly\u201d' in words
