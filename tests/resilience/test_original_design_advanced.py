@@ -1,13 +1,9 @@
-# mypy: allow-untyped-defs, allow-incomplete-defs, allow-untyped-calls
-# mypy: disable-error-code="type-arg, var-annotated, no-any-return, assignment, misc"
-# ruff: noqa: E402, F401, F811, I001, W291, W293
+# mypy: allow-untyped-calls
 """The original design's "Configuración Avanzada" examples, run unchanged against protoreq.
 
 ``PooledGrpcService``, ``RetryableGrpcRequest`` and ``ServiceDiscoveryGrpcClient``
-are copied verbatim from ``shared/original-design.md`` (between the ``fmt``
-markers); the only edits are the imports naming ``protoreq``. They are user code,
-hence the relaxed mypy and ruff pragmas above. Each is then compared with the
-protoreq feature that covers the same need.
+are the design's own, from :mod:`tests.original.design`. Each is compared here
+with the protoreq feature that covers the same need.
 """
 
 from __future__ import annotations
@@ -21,139 +17,30 @@ import pytest
 
 from protoreq import (
     NO_RETRY,
-    BaseGrpcRequest,
     ClientClosedError,
     EnvServiceRegistry,
     GrpcClient,
-    GrpcRequest,
-    GrpcResponse,
-    ServiceRegistry,
     StaticServiceRegistry,
 )
 from protoreq import ServiceDiscoveryGrpcClient as ProtoreqServiceDiscoveryGrpcClient
+from tests.original.design import (
+    GetProductGrpcRequest,
+    GetUserGrpcRequest,
+    PooledGrpcService,
+    RetryableGrpcRequest,
+    ServiceDiscoveryGrpcClient,
+)
 from tests.resilience.faults import Fault, FaultyUserService, serve_on
 from tests.support.call_log import CallLog
 from tests.support.servers import example_services, serve
 
-# fmt: off
 
-# --- 1. Cliente con Pool de Conexiones ------------------------------------------------------
-class PooledGrpcService:
-    def __init__(self, service_url: str, max_connections: int = 10):
-        self._service_url = service_url
-        self._clients = []
-        self._max_connections = max_connections
-        self._current = 0
-    
-    def get_client(self) -> GrpcClient:
-        if len(self._clients) < self._max_connections:
-            client = GrpcClient(self._service_url)
-            self._clients.append(client)
-            return client
-        
-        # Round robin
-        client = self._clients[self._current]
-        self._current = (self._current + 1) % len(self._clients)
-        return client
-    
-    def close_all(self):
-        for client in self._clients:
-            client.close()
-        self._clients.clear()
-
-
-# --- 2. Request con Retry Logic -------------------------------------------------------------
-import time
-from typing import Optional
-
-class RetryableGrpcRequest(BaseGrpcRequest):
-    def __init__(self, max_retries: int = 3, backoff_factor: float = 2.0):
-        self._max_retries = max_retries
-        self._backoff_factor = backoff_factor
-    
-    def execute_with_retry(self, client: GrpcClient) -> GrpcResponse:
-        last_error = None
-        
-        for attempt in range(self._max_retries + 1):
-            try:
-                response = client.call(self)
-                
-                if response.is_success():
-                    return response
-                
-                # No retry for client errors (4xx equivalent)
-                if response.status_code() in [grpc.StatusCode.INVALID_ARGUMENT, 
-                                            grpc.StatusCode.NOT_FOUND]:
-                    return response
-                
-                last_error = response
-                
-            except Exception as e:
-                last_error = e
-            
-            if attempt < self._max_retries:
-                wait_time = self._backoff_factor ** attempt
-                time.sleep(wait_time)
-        
-        if isinstance(last_error, GrpcResponse):
-            return last_error
-        else:
-            raise last_error
-
-
-# --- 3. Service Discovery Integration -------------------------------------------------------
-class ServiceDiscoveryGrpcClient:
-    def __init__(self, service_registry: ServiceRegistry):
-        self._service_registry = service_registry
-        self._clients: dict[str, GrpcClient] = {}
-    
-    def get_client(self, service_name: str) -> GrpcClient:
-        if service_name not in self._clients:
-            service_url = self._service_registry.discover(service_name)
-            self._clients[service_name] = GrpcClient(service_url)
-        
-        return self._clients[service_name]
-    
-    def call_service(self, service_name: str, request: GrpcRequest) -> GrpcResponse:
-        client = self.get_client(service_name)
-        return client.call(request)
-
-# fmt: on
-
-
-class RetryableGetUserGrpcRequest(RetryableGrpcRequest):
-    """The design leaves RetryableGrpcRequest abstract; aim it at user.UserService."""
+class RetryableGetUserGrpcRequest(GetUserGrpcRequest, RetryableGrpcRequest):
+    """The design's GetUser request, retried by its loop (RetryableGrpcRequest names no RPC)."""
 
     def __init__(self, user_id: str, max_retries: int = 3, backoff_factor: float = 2.0):
-        super().__init__(max_retries, backoff_factor)
-        self._user_id = user_id
-
-    def service_name(self) -> str:
-        return "user.UserService"
-
-    def method_name(self) -> str:
-        return "GetUser"
-
-    def message(self) -> Any:
-        from protos.user_pb2 import GetUserRequest  # noqa: PLC0415
-
-        return GetUserRequest(user_id=self._user_id)
-
-
-class GetProductGrpcRequest(BaseGrpcRequest):
-    def __init__(self, product_id: str):
-        self._product_id = product_id
-
-    def service_name(self) -> str:
-        return "catalog.ProductService"
-
-    def method_name(self) -> str:
-        return "GetProduct"
-
-    def message(self) -> Any:
-        from protos.catalog_pb2 import GetProductRequest  # noqa: PLC0415
-
-        return GetProductRequest(product_id=self._product_id)
+        GetUserGrpcRequest.__init__(self, user_id)
+        RetryableGrpcRequest.__init__(self, max_retries, backoff_factor)
 
 
 @pytest.fixture

@@ -1,259 +1,36 @@
-# mypy: allow-untyped-defs, allow-incomplete-defs, allow-untyped-calls
-# mypy: disable-error-code="type-arg, var-annotated, no-any-return, dict-item"
-"""The original design's hand-written examples, unchanged but for their imports.
+# mypy: allow-untyped-calls
+"""The original design's examples and their "Uso" snippets, run against a real server.
 
-The class bodies below are copied from ``shared/original-design.md``; the only
-edits are import lines naming ``protoreq`` and the targets pointing at the test
-server. They are user code, hence the relaxed mypy pragma above.
+The classes are the design's own, from :mod:`tests.original.design`; the tests
+below are the design's usage snippets with the targets pointing at the test
+server, and check what reached the server.
 """
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 import grpc
 
-from protoreq import BaseGrpcRequest, GrpcClient, GrpcRequest, GrpcResponse, RequestContext
+from protoreq import GrpcClient, GrpcResponse, RequestContext
+from tests.original.design import (
+    ContextAwareGrpcRequest,
+    CreateOrderGrpcRequest,
+    CreateUserGrpcRequest,
+    GetProductGrpcRequest,
+    GetUserGrpcRequest,
+    GetUserStatisticsGrpcRequest,
+    MyGrpcRequest,
+    PooledGrpcService,
+    search_products,
+)
 from tests.support.call_log import CallLog
 from tests.support.deadlines import server_time_remaining_bound
 
 
-class SearchError(Exception):
-    pass
-
-
-# --- 2. GrpcRequest (Abstract) ---------------------------------------------------------------
-class GetUserGrpcRequest(GrpcRequest):
-    def __init__(self, user_id: str):
-        self._user_id = user_id
-
-    def service_name(self) -> str:
-        return "user.UserService"
-
-    def method_name(self) -> str:
-        return "GetUser"
-
-    def message(self) -> Any:
-        # Crear mensaje protobuf
-        from protos.user_pb2 import GetUserRequest
-        return GetUserRequest(user_id=self._user_id)
-
-    def metadata(self) -> dict[str, str]:
-        return {
-            "authorization": "Bearer <token>",
-            "x-client-version": "1.0"
-        }
-
-    def timeout(self) -> float:
-        return 30.0  # 30 segundos
-
-
-# --- 3. BaseGrpcRequest ----------------------------------------------------------------------
-class CreateUserGrpcRequest(BaseGrpcRequest):
-    def __init__(self, name: str, email: str, age: int):
-        self._name = name
-        self._email = email
-        self._age = age
-
-    def service_name(self) -> str:
-        return "user.UserService"
-
-    def method_name(self) -> str:
-        return "CreateUser"
-
-    def message(self) -> Any:
-        from protos.user_pb2 import CreateUserRequest
-        return CreateUserRequest(
-            name=self._name,
-            email=self._email,
-            age=self._age
-        )
-
-
-# --- Ejemplo 1: Get Request Simple -----------------------------------------------------------
-class GetProductGrpcRequest(BaseGrpcRequest):
-    def __init__(self, product_id: str):
-        self._product_id = product_id
-
-    def service_name(self) -> str:
-        return "catalog.ProductService"
-
-    def method_name(self) -> str:
-        return "GetProduct"
-
-    def message(self) -> Any:
-        from protos.catalog_pb2 import GetProductRequest
-        return GetProductRequest(product_id=self._product_id)
-
-
-# --- Ejemplo 2: Create Request con Autenticación ---------------------------------------------
-class CreateOrderGrpcRequest(BaseGrpcRequest):
-    def __init__(self, user_id: str, items: list, total: float, token: str):
-        self._user_id = user_id
-        self._items = items
-        self._total = total
-        self._token = token
-
-    def service_name(self) -> str:
-        return "order.OrderService"
-
-    def method_name(self) -> str:
-        return "CreateOrder"
-
-    def message(self) -> Any:
-        from protos.order_pb2 import CreateOrderRequest, OrderItem
-
-        order_items = [
-            OrderItem(product_id=item["product_id"],
-                     quantity=item["quantity"],
-                     price=item["price"])
-            for item in self._items
-        ]
-
-        return CreateOrderRequest(
-            user_id=self._user_id,
-            items=order_items,
-            total=self._total
-        )
-
-    def metadata(self) -> dict[str, str]:
-        return {
-            **super().metadata(),
-            "authorization": f"Bearer {self._token}",
-            "idempotency-key": str(uuid.uuid4())
-        }
-
-    def timeout(self) -> float:
-        return 60.0  # Operaciones de orden pueden tardar más
-
-
-# --- Ejemplo 3: Request Asíncrono ------------------------------------------------------------
-class SearchProductsGrpcRequest(BaseGrpcRequest):
-    def __init__(self, query: str, limit: int = 10):
-        self._query = query
-        self._limit = limit
-
-    def service_name(self) -> str:
-        return "search.SearchService"
-
-    def method_name(self) -> str:
-        return "SearchProducts"
-
-    def message(self) -> Any:
-        from protos.search_pb2 import SearchRequest
-        return SearchRequest(query=self._query, limit=self._limit)
-
-
-async def search_products(query: str, target: str):
-    client = GrpcClient(target)
-    try:
-        request = SearchProductsGrpcRequest(query)
-        response = await client.call_async(request)
-
-        if response.is_success():
-            search_results = response.message()
-            return [
-                {"id": result.id, "name": result.name, "price": result.price}
-                for result in search_results.products
-            ]
-        else:
-            raise SearchError(f"Search failed: {response.details()}")
-    finally:
-        client.close()
-
-
-# --- Ejemplo 4: Request con Metadata Personalizado -------------------------------------------
-class AdminRequest(BaseGrpcRequest):
-    def __init__(self, admin_token: str):
-        self._admin_token = admin_token
-
-    def metadata(self) -> dict[str, str]:
-        return {
-            **super().metadata(),
-            "authorization": f"Bearer {self._admin_token}",
-            "x-admin-action": "true",
-            "x-request-source": "admin-panel"
-        }
-
-
-class GetUserStatisticsGrpcRequest(AdminRequest):
-    def __init__(self, admin_token: str, start_date: str, end_date: str):
-        super().__init__(admin_token)
-        self._start_date = start_date
-        self._end_date = end_date
-
-    def service_name(self) -> str:
-        return "analytics.AnalyticsService"
-
-    def method_name(self) -> str:
-        return "GetUserStatistics"
-
-    def message(self) -> Any:
-        from protos.analytics_pb2 import StatisticsRequest
-        return StatisticsRequest(
-            start_date=self._start_date,
-            end_date=self._end_date
-        )
-
-    def timeout(self) -> float:
-        return 120.0  # Analytics pueden tardar más
-
-
-# --- Integración con Request Context ---------------------------------------------------------
-class MyGrpcRequest(BaseGrpcRequest):
-    def service_name(self) -> str:
-        return "my.Service"
-
-    def method_name(self) -> str:
-        return "MyMethod"
-
-    def message(self) -> Any:
-        from protos.my_pb2 import MyRequest
-        return MyRequest()
-
-
-class ContextAwareGrpcRequest(BaseGrpcRequest):
-    def metadata(self) -> dict[str, str]:
-        trace_id = RequestContext.get_trace_id()
-        client_ip = RequestContext.get_client_ip()
-
-        return {
-            **super().metadata(),
-            "x-trace-id": trace_id,
-            "x-client-ip": client_ip,
-            "x-request-source": "yurest-api"
-        }
-
-
 class ContextAwareMyRequest(ContextAwareGrpcRequest, MyGrpcRequest):
     """The design leaves ContextAwareGrpcRequest abstract; aim it at my.Service."""
-
-
-# --- Configuración Avanzada: pool y retry, escritos por el usuario ---------------------------
-class PooledGrpcService:
-    def __init__(self, service_url: str, max_connections: int = 10):
-        self._service_url = service_url
-        self._clients = []
-        self._max_connections = max_connections
-        self._current = 0
-
-    def get_client(self) -> GrpcClient:
-        if len(self._clients) < self._max_connections:
-            client = GrpcClient(self._service_url)
-            self._clients.append(client)
-            return client
-
-        # Round robin
-        client = self._clients[self._current]
-        self._current = (self._current + 1) % len(self._clients)
-        return client
-
-    def close_all(self):
-        for client in self._clients:
-            client.close()
-        self._clients.clear()
 
 
 # ==== the tests ==============================================================================

@@ -29,9 +29,10 @@ import pytest
 
 from protoreq import GrpcClient, GrpcResponse
 from protoreq.testing import serve
+from tests.original.application import UserNotFoundError
+from tests.original.design import GetUserGrpcRequest, UserGrpcService
 from tests.testing.conftest import GrpcStubs
 from tests.testing.test_user_service import UserServicer
-from tests.testing.user_service import GetUserGrpcRequest, UserGrpcService, UserNotFoundError
 
 
 # fmt: off

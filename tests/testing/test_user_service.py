@@ -16,14 +16,9 @@ import pytest
 from protoreq import GrpcClient
 from protoreq.testing import Failure, FakeGrpcClient, FakeGrpcServer, serve
 from protos import user_pb2
+from tests.original.application import GrpcServiceError, UserNotFoundError
+from tests.original.design import CreateUserGrpcRequest, GetUserGrpcRequest, UserGrpcService
 from tests.testing.conftest import GrpcStubs
-from tests.testing.user_service import (
-    CreateUserGrpcRequest,
-    GetUserGrpcRequest,
-    GrpcServiceError,
-    UserGrpcService,
-    UserNotFoundError,
-)
 
 JOHN = user_pb2.User(id="123", name="John Doe", email="john@example.com", created_at="2026-01-01")
 JOHN_DICT = {

@@ -1,0 +1,1 @@
+"""The original design's example code, kept once and imported by the tests that run it."""
