@@ -75,8 +75,12 @@ class _NamedByRpc(_RequestSettings):
         return self._static_rpc().method
 
 
-class GeneratedGrpcRequest(_NamedByRpc, BaseGrpcRequest[ReqT, RespT]):
-    """A generated unary request: ``message()`` is what the constructor built."""
+class _OneMessage(_NamedByRpc, Generic[ReqT]):
+    """What generated requests with one message (unary, server-streaming) share.
+
+    ``message()`` is what the constructor built; ``from_message()``,
+    ``from_json()`` and ``from_dict()`` make a request from a message at hand.
+    """
 
     _message: ReqT
 
@@ -119,6 +123,10 @@ class GeneratedGrpcRequest(_NamedByRpc, BaseGrpcRequest[ReqT, RespT]):
     ) -> Self:
         """``from_json()`` for an already decoded JSON object (``json.loads`` output)."""
         return _from_message(cls, _parsed(cls, mapping), metadata, timeout)
+
+
+class GeneratedGrpcRequest(_OneMessage[ReqT], BaseGrpcRequest[ReqT, RespT]):
+    """A generated unary request: ``message()`` is what the constructor built."""
 
 
 class GeneratedPaginatedGrpcRequest(GeneratedGrpcRequest[ReqT, RespT], Generic[ReqT, RespT, ItemT]):
@@ -140,50 +148,10 @@ class GeneratedPaginatedGrpcRequest(GeneratedGrpcRequest[ReqT, RespT], Generic[R
         return request
 
 
-class GeneratedServerStreamingGrpcRequest(_NamedByRpc, ServerStreamingGrpcRequest[ReqT, RespT]):
+class GeneratedServerStreamingGrpcRequest(
+    _OneMessage[ReqT], ServerStreamingGrpcRequest[ReqT, RespT]
+):
     """A generated server-streaming request; ``from_message()`` as for unary ones."""
-
-    _message: ReqT
-
-    def message(self) -> ReqT:
-        return self._message
-
-    @classmethod
-    def from_message(
-        cls,
-        message: ReqT,
-        *,
-        metadata: Mapping[str, MetadataValue] | None = None,
-        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Self:
-        """A request that sends ``message`` as it is (not copied; the constructor is not run)."""
-        return _from_message(cls, message, metadata, timeout)
-
-    @classmethod
-    def from_json(
-        cls,
-        text: str | bytes,
-        *,
-        metadata: Mapping[str, MetadataValue] | None = None,
-        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Self:
-        """A request whose message is ``text`` read with protobuf's JSON mapping.
-
-        Unknown fields and wrong values raise :class:`InvalidRequestError` naming the
-        field, at once; as with ``from_message()``, the constructor is not run.
-        """
-        return _from_message(cls, _parsed(cls, text), metadata, timeout)
-
-    @classmethod
-    def from_dict(
-        cls,
-        mapping: Mapping[str, Any],
-        *,
-        metadata: Mapping[str, MetadataValue] | None = None,
-        timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
-    ) -> Self:
-        """``from_json()`` for an already decoded JSON object (``json.loads`` output)."""
-        return _from_message(cls, _parsed(cls, mapping), metadata, timeout)
 
 
 class GeneratedClientStreamingGrpcRequest(_NamedByRpc, ClientStreamingGrpcRequest[ReqT, RespT]):
