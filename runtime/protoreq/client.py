@@ -188,7 +188,7 @@ class GrpcClient:
         self._send_async = chain.unary_async(retrying.send_async)
         self._open_stream = chain.stream(chain.stream_attempt(transport.open_stream))
         self._open_stream_async = chain.stream_async(
-            chain.stream_attempt_async(transport.open_stream_async)
+            chain.stream_attempt(transport.open_stream_async)
         )
 
     @property

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, TypeAlias, TypeVar
 
 import grpc
 
@@ -66,6 +66,9 @@ UnaryNext: TypeAlias = Callable[[ClientCall], GrpcResponse[Any]]
 AsyncUnaryNext: TypeAlias = Callable[[ClientCall], Awaitable[GrpcResponse[Any]]]
 StreamNext: TypeAlias = Callable[[ClientCall], GrpcStream[Any]]
 AsyncStreamNext: TypeAlias = Callable[[ClientCall], AsyncGrpcStream[Any]]
+
+
+AnyStreamT = TypeVar("AnyStreamT", GrpcStream[Any], AsyncGrpcStream[Any])
 
 
 class Interceptor:
@@ -218,22 +221,17 @@ class InterceptorChain:
 
         return attempt_with_hooks
 
-    def stream_attempt(self, open_stream: StreamNext) -> StreamNext:
-        """``open_stream`` (a stream's one attempt) with the attempt hooks around it."""
+    def stream_attempt(
+        self, open_stream: Callable[[ClientCall], AnyStreamT]
+    ) -> Callable[[ClientCall], AnyStreamT]:
+        """``open_stream`` (a stream's one attempt, sync or async) with the attempt hooks.
+
+        Opening a stream does not wait, so one wrapper serves both kinds of stream.
+        """
         if not self.attempt_hooks:
             return open_stream
 
-        def attempt_with_hooks(call: ClientCall) -> GrpcStream[Any]:
-            self.start_stream_attempt(call)
-            return open_stream(call)
-
-        return attempt_with_hooks
-
-    def stream_attempt_async(self, open_stream: AsyncStreamNext) -> AsyncStreamNext:
-        if not self.attempt_hooks:
-            return open_stream
-
-        def attempt_with_hooks(call: ClientCall) -> AsyncGrpcStream[Any]:
+        def attempt_with_hooks(call: ClientCall) -> AnyStreamT:
             self.start_stream_attempt(call)
             return open_stream(call)
 

@@ -121,9 +121,7 @@ class FakeGrpcClient(GrpcClient):
         self._fake_send = chain.unary(chain.attempt(self._answer_call))
         self._fake_send_async = chain.unary_async(chain.attempt_async(self._answer_call_async))
         self._fake_open = chain.stream(chain.stream_attempt(self._answer_stream))
-        self._fake_open_async = chain.stream_async(
-            chain.stream_attempt_async(self._answer_stream_async)
-        )
+        self._fake_open_async = chain.stream_async(chain.stream_attempt(self._answer_stream_async))
 
     # -- scripting --------------------------------------------------------------------------
 
