@@ -266,7 +266,10 @@ def test_close_during_a_backoff_ends_the_call_with_its_last_outcome(mode: str) -
         took = time.monotonic() - started
         closer.join()
 
-    assert response.status_code() is grpc.StatusCode.UNAVAILABLE  # an answer, not an error
+    # An answer, not an error: the last attempt's UNAVAILABLE, or CANCELLED when the jittered
+    # backoff was short enough that the close cut the next attempt itself.
+    assert response.status_code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.CANCELLED)
     assert response.attempts() < patient.max_attempts
-    assert service.calls == response.attempts()
+    cut = 1 if response.status_code() is grpc.StatusCode.CANCELLED else 0
+    assert response.attempts() - cut <= service.calls <= response.attempts()
     assert took < 5
