@@ -310,3 +310,16 @@ def test_hedging_policy_checks_its_settings() -> None:
         )
     assert "hedging=HedgingPolicy(max_attempts=3" in repr(GrpcClient("127.0.0.1:1", hedging=HEDGE))
     assert USE_CLIENT_DEFAULT is GetUser().hedging_policy()
+
+
+def test_generated_requests_take_the_client_default(
+    users: ScriptedUsers, target: str, send: Send
+) -> None:
+    from protos.user_protoreq import CreateUserGrpcRequest, GetUserGrpcRequest  # noqa: PLC0415
+
+    users.script = [Answer(sleep=SLOW), Answer(), Answer(sleep=0.5)]
+    with GrpcClient(target, hedging=HEDGE) as client:
+        hedged = send(client, GetUserGrpcRequest(user_id="1"))
+        alone = send(client, CreateUserGrpcRequest(name="Ana"))
+    assert hedged.is_success() and hedged.attempts() == 2
+    assert alone.is_success() and alone.attempts() == 1  # not idempotent: sent once, waited for
