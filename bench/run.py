@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import generator, imports, interceptors, pooling, streaming, unary
+from bench import generator, hedging, imports, interceptors, pooling, streaming, unary
 from bench.budget import FULL, QUICK, Budget
 from bench.environment import bench_server, compile_protos
 from bench.stats import Row, render
@@ -33,6 +33,7 @@ RPC_SECTIONS: dict[str, RpcSection] = {
     "pool": pooling.pooling,
     "interceptors": interceptors.interceptors_sync,
     "interceptors-async": interceptors.interceptors_async,
+    "hedging": hedging.tail_latency,
 }
 OTHER_SECTIONS = ("generator", "import")
 

@@ -10,6 +10,7 @@ the two cores as it can.
 from __future__ import annotations
 
 import asyncio
+import random
 import sys
 from collections.abc import AsyncIterator
 
@@ -17,6 +18,10 @@ import grpc
 
 STREAM_SERVICE = "bench.Bench"
 STREAM_METHOD = "Stream"
+TAIL_USER = "tail"
+"""GetUser for this id answers ``TAIL_SECONDS`` late ``TAIL_SHARE`` of the time."""
+TAIL_SHARE = 0.05
+TAIL_SECONDS = 0.1
 
 
 async def serve() -> None:
@@ -29,6 +34,8 @@ async def serve() -> None:
     async def get_user(
         request: GetUserRequest, context: grpc.aio.ServicerContext[object, object]
     ) -> User:
+        if request.user_id == TAIL_USER and random.random() < TAIL_SHARE:
+            await asyncio.sleep(TAIL_SECONDS)  # the hedging row's slow answers
         return user
 
     async def stream(

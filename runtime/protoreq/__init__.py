@@ -31,6 +31,7 @@ from protoreq.generated import (
     GeneratedPaginatedGrpcRequest,
     GeneratedServerStreamingGrpcRequest,
 )
+from protoreq.hedging import HedgingPolicy
 from protoreq.interceptors import ClientCall, Interceptor
 from protoreq.logs import JsonLogFormatter
 from protoreq.metadata import Metadata
@@ -83,6 +84,7 @@ __all__ = [
     "GrpcResponse",
     "GrpcStatusError",
     "GrpcStream",
+    "HedgingPolicy",
     "Idempotency",
     "Interceptor",
     "InvalidInterceptorError",

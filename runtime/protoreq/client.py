@@ -22,6 +22,7 @@ from protoreq._timeouts import bounded_or_none
 from protoreq.channel import ChannelOption, ChannelSettings, as_options
 from protoreq.credentials import TlsConfig, explain_connection_failure
 from protoreq.generated import GeneratedPaginatedGrpcRequest as PaginatedRequest
+from protoreq.hedging import HedgingLayer, HedgingPolicy
 from protoreq.interceptors import InterceptorChain, grpc_interceptors
 from protoreq.operations import (
     DEFAULT_POLL,
@@ -83,6 +84,8 @@ class GrpcClient:
     :class:`TlsConfig` (or raw ``credentials``); ``call_credentials`` per-call
     credentials such as :func:`token_call_credentials`; ``compression`` the
     default for every call, which a request's ``compression()`` can override.
+    ``hedging`` a :class:`HedgingPolicy` for the RPCs the proto marks idempotent
+    (they are then hedged instead of retried: see :mod:`protoreq.hedging`).
     ``log_payloads=False`` keeps this client's messages out of the DEBUG payload
     log (for services whose .proto marks no field ``debug_redact``).
     """
@@ -111,6 +114,7 @@ class GrpcClient:
         options: Sequence[ChannelOption] = (),
         interceptors: Sequence[object] = (),
         log_payloads: bool = True,
+        hedging: HedgingPolicy | None = None,
     ) -> None:
         if not target:
             raise ValueError("GrpcClient needs a target such as 'localhost:50051'")
@@ -140,6 +144,13 @@ class GrpcClient:
                 "options turn on grpcio's own retries (grpc.enable_retries=1): pass retry=None "
                 "so that protoreq does not retry too (the attempts would multiply)"
             )
+        if self._settings.grpc_retries and hedging is not None:
+            raise ValueError(
+                "options turn on grpcio's own retries (grpc.enable_retries=1): a call is "
+                "either hedged or retried, so pass hedging=None or leave grpcio's retries off"
+            )
+        if hedging is not None and not isinstance(hedging, HedgingPolicy):
+            raise TypeError(f"hedging must be a HedgingPolicy, got {type(hedging).__name__}")
         if call_credentials is not None and not self._settings.secure:
             raise ValueError(
                 "call_credentials need a secure channel: gRPC never sends them in plaintext; "
@@ -152,6 +163,7 @@ class GrpcClient:
             retry=retry,
             log_payloads=log_payloads,
             explain=self._explainer(),
+            hedging=hedging,
         )
         self._retry_budget = None if retry_throttle is None else RetryBudget(retry_throttle)
         call_options: dict[str, Any] = {}
@@ -168,11 +180,13 @@ class GrpcClient:
         )
 
     def _compose_layers(self, chain: InterceptorChain, *, waits_for_connection: bool) -> None:
-        """interceptors ─▶ retry ─▶ attempt hooks ─▶ transport, composed once (see DESIGN.md).
+        """interceptors ─▶ retry │ hedging ─▶ attempt hooks ─▶ transport, composed once.
 
-        Without interceptors each layer is the next one's bound method: no calls are added.
-        A retry waits (within the deadline) for the channel to reconnect first, so a
-        server restarting on its address costs a caller time, not its call.
+        Without interceptors each layer is the next one's bound method: no calls are added
+        (see DESIGN.md). A retry waits (within the deadline) for the channel to reconnect
+        first, so a server restarting on its address costs a caller time, not its call.
+        Hedged calls (``prepared.hedging``) take the hedging layer, whose overlapping
+        attempts run the attempt hooks themselves.
         """
         transport = self._transport
         channels = self._channels
@@ -184,8 +198,17 @@ class GrpcClient:
             closed=lambda: channels.closed,
             waits_for_connection=waits_for_connection,
         )
+        hedging = HedgingLayer(
+            transport.start_attempt,
+            transport.attempt_async,
+            hooks=chain,
+            budget=self._retry_budget,
+            closed=lambda: channels.closed,
+        )
         self._send = chain.unary(retrying.send)
         self._send_async = chain.unary_async(retrying.send_async)
+        self._send_hedged = chain.unary(hedging.send)
+        self._send_hedged_async = chain.unary_async(hedging.send_async)
         self._open_stream = chain.stream(chain.stream_attempt(transport.open_stream))
         self._open_stream_async = chain.stream_async(
             chain.stream_attempt(transport.open_stream_async)
@@ -204,9 +227,10 @@ class GrpcClient:
         channels = self._channels
         state = "closed" if channels.closed else "open"
         shared = ", shared channels" if channels.share else ""
+        hedged = "" if self._defaults.hedging is None else f", hedging={self._defaults.hedging!r}"
         return (
             f"GrpcClient({self._settings.target!r}, timeout={self._defaults.timeout}, "
-            f"retry={self._defaults.retry!r}, pool_size={channels.pool_size}{shared}, "
+            f"retry={self._defaults.retry!r}{hedged}, pool_size={channels.pool_size}{shared}, "
             f"secure={self._settings.secure}, {state})"
         )
 
@@ -224,6 +248,8 @@ class GrpcClient:
         prepared = prepare(request, self._defaults, streaming_response=False)
         if type(prepared) is not PreparedCall:
             return prepared  # type: ignore[return-value]  # the already expired deadline
+        if prepared.hedging is not None:
+            return self._send_hedged(prepared)
         return self._send(prepared)
 
     async def call_async(
@@ -239,6 +265,8 @@ class GrpcClient:
         prepared = prepare(request, self._defaults, streaming_response=False)
         if type(prepared) is not PreparedCall:
             return prepared  # type: ignore[return-value]
+        if prepared.hedging is not None:
+            return await self._send_hedged_async(prepared)
         return await self._send_async(prepared)
 
     def stream(

@@ -39,6 +39,7 @@ from protoreq.client import GrpcClient
 from protoreq.credentials import TlsConfig
 from protoreq.errors import ClientClosedError, ProtoreqError
 from protoreq.generated import GeneratedPaginatedGrpcRequest as PaginatedRequest
+from protoreq.hedging import HedgingPolicy
 from protoreq.pagination import AsyncPager, ItemT, Pager
 from protoreq.request import (
     BidiStreamingGrpcRequest,
@@ -161,6 +162,7 @@ class ClientOptions(TypedDict, total=False):
 
     timeout: float | None
     retry: RetryPolicy | None
+    hedging: HedgingPolicy | None
     retry_throttle: RetryThrottle | None
     pool_size: int
     share_channels: bool

@@ -192,34 +192,40 @@ class InterceptorChain:
 
     def attempt(self, send: UnaryNext) -> UnaryNext:
         """``send`` (one unary attempt) with the attempt hooks around it."""
-        hooks = self.attempt_hooks
-        if not hooks:
+        if not self.attempt_hooks:
             return send
+        started, ended = self.attempt_started, self.attempt_ended
 
         def attempt_with_hooks(call: ClientCall) -> GrpcResponse[Any]:
-            for hook in hooks:
-                hook.on_attempt_start(call)
+            started(call)
             response = send(call)
-            for hook in reversed(hooks):
-                hook.on_attempt_end(call, response)
+            ended(call, response)
             return response
 
         return attempt_with_hooks
 
     def attempt_async(self, send: AsyncUnaryNext) -> AsyncUnaryNext:
-        hooks = self.attempt_hooks
-        if not hooks:
+        if not self.attempt_hooks:
             return send
+        started, ended = self.attempt_started, self.attempt_ended
 
         async def attempt_with_hooks(call: ClientCall) -> GrpcResponse[Any]:
-            for hook in hooks:
-                hook.on_attempt_start(call)
+            started(call)
             response = await send(call)
-            for hook in reversed(hooks):
-                hook.on_attempt_end(call, response)
+            ended(call, response)
             return response
 
         return attempt_with_hooks
+
+    def attempt_started(self, call: ClientCall) -> None:
+        """An attempt is about to go out (the hedging layer, whose attempts overlap, calls this)."""
+        for hook in self.attempt_hooks:
+            hook.on_attempt_start(call)
+
+    def attempt_ended(self, call: ClientCall, outcome: GrpcResponse[Any]) -> None:
+        """An attempt has ended with ``outcome``: the hooks in reverse order."""
+        for hook in reversed(self.attempt_hooks):
+            hook.on_attempt_end(call, outcome)
 
     def stream_attempt(
         self, open_stream: Callable[[ClientCall], AnyStreamT]
@@ -306,10 +312,6 @@ def _aio_kinds(interceptor: Any) -> list[Any]:
     if len(kinds) == 1:
         return [interceptor]
     return [adapter(interceptor) for adapter in kinds]
-
-
-AnyInterceptor: TypeAlias = Interceptor | grpc.UnaryUnaryClientInterceptor | Any
-"""What ``interceptors=`` takes: protoreq's and grpcio's (sync and ``grpc.aio``) classes."""
 
 
 def grpc_interceptors(

@@ -46,7 +46,7 @@ import functools
 import os
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, TypeAlias
 
 try:
@@ -213,13 +213,13 @@ class _MethodNames:
 
 @dataclass(slots=True)
 class _CallTelemetry:
-    """One call's span, its open attempt span and their start times (``call.state[self]``)."""
+    """One call's span, its open attempt spans and their start times (``call.state[self]``)."""
 
     names: _MethodNames
     span: Span
     started: float
-    attempt_span: Span | None = None
-    attempt_started: float = 0.0
+    attempts: dict[int, tuple[Span, float]] = field(default_factory=dict)
+    """Open attempt spans and their start times, by attempt number (hedges overlap)."""
     ended: bool = False
 
 
@@ -329,7 +329,8 @@ class OpenTelemetryInterceptor(Interceptor):
             return
         telemetry.ended = True
         code = outcome.status_code()
-        self._end_attempt(telemetry, code, outcome.details())
+        for attempt in list(telemetry.attempts):
+            self._end_attempt(telemetry, attempt, code, outcome.details())
         current, old = self._status_attributes(code)
         span = telemetry.span
         if span.is_recording():
@@ -347,15 +348,14 @@ class OpenTelemetryInterceptor(Interceptor):
         telemetry.ended = True
         error_type = f"{type(error).__module__}.{type(error).__qualname__}"
         attributes: Attributes = {ERROR_TYPE: error_type} if self._current else {}
-        for span in (telemetry.attempt_span, telemetry.span):
-            if span is None:
-                continue
+        spans = [span for span, _ in telemetry.attempts.values()]
+        for span in (*spans, telemetry.span):
             if span.is_recording():
                 span.set_attributes(attributes)
                 span.record_exception(error)
                 span.set_status(Status(StatusCode.ERROR, str(error) or None))
             span.end()
-        telemetry.attempt_span = None
+        telemetry.attempts.clear()
         self._record_call(telemetry, attributes, {})
 
     def _record_call(self, telemetry: _CallTelemetry, current: Attributes, old: Attributes) -> None:
@@ -382,8 +382,7 @@ class OpenTelemetryInterceptor(Interceptor):
             kind=SpanKind.INTERNAL,
             attributes={**telemetry.names.span_attributes, **attributes},
         )
-        telemetry.attempt_span = span
-        telemetry.attempt_started = time.monotonic()
+        telemetry.attempts[call.attempt] = (span, time.monotonic())
         if span.get_span_context().is_valid:
             carrier: dict[str, str] = {}
             propagate.inject(carrier, context=trace.set_span_in_context(span, parent))
@@ -393,13 +392,15 @@ class OpenTelemetryInterceptor(Interceptor):
     def on_attempt_end(self, call: ClientCall, outcome: GrpcResponse[Any]) -> None:
         telemetry: _CallTelemetry | None = call.state.get(self)
         if telemetry is not None:
-            self._end_attempt(telemetry, outcome.status_code(), outcome.details())
+            self._end_attempt(telemetry, call.attempt, outcome.status_code(), outcome.details())
 
-    def _end_attempt(self, telemetry: _CallTelemetry, code: grpc.StatusCode, details: str) -> None:
-        span = telemetry.attempt_span
-        if span is None:
+    def _end_attempt(
+        self, telemetry: _CallTelemetry, attempt: int, code: grpc.StatusCode, details: str
+    ) -> None:
+        opened = telemetry.attempts.pop(attempt, None)
+        if opened is None:
             return
-        telemetry.attempt_span = None
+        span, started = opened
         if span.is_recording():
             current, old = self._status_attributes(code)
             span.set_attributes({**current, **old})
@@ -407,7 +408,7 @@ class OpenTelemetryInterceptor(Interceptor):
                 span.set_status(Status(StatusCode.ERROR, details or None))
         span.end()
         self._attempt_duration.record(
-            time.monotonic() - telemetry.attempt_started,
+            time.monotonic() - started,
             {**telemetry.names.attempt_metric_attributes, GRPC_STATUS: code.name},
         )
 

@@ -21,7 +21,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import grpc
 from google.protobuf.message import Message
@@ -51,6 +51,9 @@ from protoreq.retry import RetryPolicy
 from protoreq.status import LocalRpcError, response_from_error
 from protoreq.tracing import OTEL_MODULE, TRACE_ID_KEY, with_trace_headers, with_w3c_headers
 
+if TYPE_CHECKING:
+    from protoreq.hedging import HedgingPolicy
+
 _INFO: Final = logging.INFO
 
 
@@ -65,6 +68,8 @@ class CallDefaults:
     """Whether this client's messages may be logged at DEBUG (``protoreq.payloads``)."""
     explain: Callable[[str], str] | None = None
     """Adds a hint to the details of an UNAVAILABLE status (secure channels: TLS trouble)."""
+    hedging: HedgingPolicy | None = None
+    """Hedges the RPCs the client's default retry would cover, instead of retrying them."""
 
 
 @dataclass(slots=True)
@@ -84,7 +89,10 @@ class PreparedCall:
     retries_since_pushback: int = 0  # the backoff grows with it; server pushback resets it
     compression: grpc.Compression | None = None  # the request's own choice; None: the client's
     backoff: float = 0.0
-    """Seconds the retry layer waited before this attempt (0 before the first); for hooks."""
+    """Seconds the retry layer waited before this attempt (0 before the first); for hooks.
+    A hedge's is the time since the attempt before it went out."""
+    hedging: HedgingPolicy | None = None
+    """Set: the call is hedged (and ``retry`` is not used)."""
     _state: dict[object, Any] | None = None
     _when_done: list[Callable[[GrpcResponse[Any]], object]] | None = None
 
@@ -274,8 +282,9 @@ class CallPlan:
             and _inherits(cls, "timeout", _RequestDefaults)
             and _inherits(cls, "retry_policy", _RequestSettings)
             and _inherits(cls, "compression", _RequestSettings)
+            and _inherits(cls, "hedging_policy", _RequestSettings)
         )
-        """The four settings are ``BaseGrpcRequest``'s own: read the instance's fields."""
+        """The five settings are ``BaseGrpcRequest``'s own: read the instance's fields."""
         self.client_retry = (
             rpc is not None
             and rpc.cardinality is Cardinality.UNARY_UNARY
@@ -315,7 +324,7 @@ def plan_for(request: object, streaming_response: bool) -> CallPlan:
     return plan
 
 
-def prepare(
+def prepare(  # noqa: PLR0915  # one function on purpose: it runs for every call
     request: object, defaults: CallDefaults, *, streaming_response: bool
 ) -> PreparedCall | GrpcResponse[Any]:
     """Check ``request`` and compute what sending it needs.
@@ -354,9 +363,12 @@ def prepare(
         deadline = inherited
     if plan.reads_settings:
         if plan.rpc is None:  # resolved per call: the default policy depends on it
-            retry = _retry_policy(checked, rpc, defaults)
+            retry, hedging = _resilience(checked, rpc, defaults)
+        elif plan.client_retry:
+            hedging = defaults.hedging
+            retry = defaults.retry if hedging is None else None
         else:
-            retry = defaults.retry if plan.client_retry else None
+            retry = hedging = None
         compression = None
         trace_id = scope.trace_id  # RequestContext.scope() made it usable as metadata
         if checked._extra_metadata:
@@ -369,7 +381,7 @@ def prepare(
                 metadata = with_w3c_headers(metadata)
     else:
         metadata, trace_id = with_trace_headers(outgoing_metadata(checked.metadata()))
-        retry = _retry_policy(checked, rpc, defaults)
+        retry, hedging = _resilience(checked, rpc, defaults)
         chosen = checked.compression()
         compression = None if chosen is USE_CLIENT_DEFAULT else chosen
 
@@ -386,6 +398,8 @@ def prepare(
         0,
         0,
         compression,
+        0.0,
+        hedging,
     )
     if plan.checks_required and message is not None and not message.IsInitialized():
         return prepared.failed(_unserializable(checked, message))
@@ -438,18 +452,30 @@ def _what_expired(deadline: float, inherited: float | None) -> str:
     return "the request's timeout (0 s) expired before the call was sent"
 
 
-def _retry_policy(
+def _resilience(
     request: AnyRequest, rpc: RpcMethod[Any, Any], defaults: CallDefaults
-) -> RetryPolicy | None:
+) -> tuple[RetryPolicy | None, HedgingPolicy | None]:
+    """The call's retry policy or hedging policy (one of them at most, as gRFC A6 has it).
+
+    The request's own choice wins over the client's defaults, hedging first; the
+    defaults cover only unary RPCs the proto declares safe to repeat, which the
+    client hedges if it has a hedging policy and retries otherwise.
+    """
     if rpc.cardinality is not Cardinality.UNARY_UNARY:
         # A stream is sent once: its outgoing messages are a one-shot iterable and
         # its answers may already be in the consumer's hands.
-        return None
+        return None, None
+    hedging = request.hedging_policy()
+    if hedging is not USE_CLIENT_DEFAULT:
+        return None, hedging
     chosen = request.retry_policy()
-    if chosen is USE_CLIENT_DEFAULT:
-        # The client's default covers only RPCs the proto declares safe to repeat.
-        return defaults.retry if rpc.idempotency.safe_to_retry else None
-    return chosen
+    if chosen is not USE_CLIENT_DEFAULT:
+        return chosen, None
+    if not rpc.idempotency.safe_to_retry:
+        return None, None
+    if defaults.hedging is not None:
+        return None, defaults.hedging
+    return defaults.retry, None
 
 
 def _check_kind(request: AnyRequest, rpc: RpcMethod[Any, Any], *, streaming_response: bool) -> None:

@@ -26,6 +26,8 @@ from protoreq.tracing import TRACE_ID_KEY
 if TYPE_CHECKING:
     import grpc
 
+    from protoreq.hedging import HedgingPolicy
+
 MetadataValue = str | bytes
 """A metadata value: ``str`` for text keys, ``bytes`` for keys ending in ``-bin``."""
 
@@ -54,6 +56,13 @@ class _RequestSettings(ABC):
 
     def retry_policy(self) -> RetryPolicy | UseClientDefault | None:
         """A policy here is an explicit opt-in to retries, even for non-idempotent RPCs."""
+        return USE_CLIENT_DEFAULT
+
+    def hedging_policy(self) -> HedgingPolicy | UseClientDefault | None:
+        """A policy here hedges this call even if the RPC is not idempotent; ``None``: never.
+
+        A call is hedged or retried, not both: a request that hedges is not retried.
+        """
         return USE_CLIENT_DEFAULT
 
     def compression(self) -> grpc.Compression | UseClientDefault:

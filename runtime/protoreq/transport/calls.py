@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any, Final
 
 import grpc
@@ -124,6 +125,40 @@ class Transport:
             return prepared.failed(undecodable_reply(*received))
         return prepared.answered(reply, received)
 
+    def start_attempt(
+        self, prepared: PreparedCall, on_done: Callable[[GrpcResponse[Any]], None]
+    ) -> Callable[[], object]:
+        """Start a sync unary attempt without waiting for it (a hedge); returns its cancel.
+
+        A grpcio future: grpcio's own thread runs ``on_done`` with the outcome,
+        so hedged sync calls need no thread of their own.
+        """
+        multicallable = self.channels.sync_slot().callable("unary_unary", prepared.rpc)
+        deadline = prepared.deadline
+        try:
+            future = multicallable.future(
+                prepared.message,
+                timeout=None if deadline is None else deadline - time.monotonic(),
+                metadata=prepared.metadata,
+                **self.options(prepared),
+            )
+        except CLOSED_CHANNEL_ERRORS as error:
+            on_done(self.refused_by_closed_channel(prepared, error))
+            return _nothing_to_cancel
+
+        def finished(future: grpc.Future[Any]) -> None:
+            if future.cancelled():
+                return  # by the hedging layer, which has answered for it
+            try:
+                reply = future.result()
+            except grpc.RpcError as error:
+                on_done(prepared.failed(error))
+                return
+            on_done(prepared.answered(reply, future))  # type: ignore[arg-type]  # a grpc.Call
+
+        future.add_done_callback(finished)
+        return future.cancel  # type: ignore[no-any-return]
+
     def _client_streaming(self, slot: ChannelSlot, prepared: PreparedCall) -> GrpcResponse[Any]:
         multicallable = slot.callable("stream_unary", prepared.rpc)
         try:
@@ -233,6 +268,10 @@ class Transport:
         except _NOT_READY_ERRORS:
             return False
         return True
+
+
+def _nothing_to_cancel() -> None:
+    """The cancel of an attempt grpcio refused: it never started."""
 
 
 def _wait_ready_public(channel: grpc.Channel, until: float) -> bool:

@@ -148,6 +148,10 @@ class PublicUnaryUnary:
         )
         return _Answered(reply, call), call
 
+    def future(self, message: Any, **keywords: Any) -> Any:
+        """A hedge's non-blocking attempt: the intercepted multicallable's own ``future``."""
+        return self._multicallable.future(message, **keywords)
+
 
 class PublicStreaming:
     """An intercepted sync server-streaming or bidi multicallable; its calls look like grpcio's.
