@@ -322,3 +322,18 @@ class ServiceDiscoveryGrpcClient:
         return (
             f"ServiceDiscoveryGrpcClient({self._registry!r}, {len(self._clients)} clients, {state})"
         )
+
+
+def __getattr__(name: str) -> Any:
+    """``EtcdServiceRegistry`` and its kin, imported on first use (``import protoreq.discovery``
+    does not load etcd's generated API)."""
+    if name in _ETCD_NAMES:
+        from protoreq import etcd_registry  # noqa: PLC0415 (lazy on purpose)
+
+        return getattr(etcd_registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_ETCD_NAMES = frozenset(
+    {"EtcdServiceRegistry", "EtcdRegistration", "EtcdSubscription", "EtcdRegistrationError"}
+)
