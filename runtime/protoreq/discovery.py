@@ -29,7 +29,7 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Protocol, Self, TypedDict, TypeVar, Unpack, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypedDict, TypeVar, Unpack, runtime_checkable
 
 import grpc
 from google.protobuf.message import Message
@@ -322,6 +322,15 @@ class ServiceDiscoveryGrpcClient:
         return (
             f"ServiceDiscoveryGrpcClient({self._registry!r}, {len(self._clients)} clients, {state})"
         )
+
+
+if TYPE_CHECKING:  # what type checkers see; at run time, __getattr__ imports them on first use
+    from protoreq import etcd_registry as _etcd
+
+    EtcdServiceRegistry = _etcd.EtcdServiceRegistry
+    EtcdRegistration = _etcd.EtcdRegistration
+    EtcdSubscription = _etcd.EtcdSubscription
+    EtcdRegistrationError = _etcd.EtcdRegistrationError
 
 
 def __getattr__(name: str) -> Any:
