@@ -351,12 +351,11 @@ class EtcdRegistration:
         grant = client.call(LeaseGrantGrpcRequest(TTL=self.ttl))
         if not grant.is_success():
             return grant
-        lease_id = grant.message().ID
+        lease_id = self.lease_id = grant.message().ID  # before the key is visible under it
         put = client.call(PutGrpcRequest(key=self.key, value=self._value, lease=lease_id))
         if not put.is_success():
             client.call(LeaseRevokeGrpcRequest(ID=lease_id))
             return put
-        self.lease_id = lease_id
         return None
 
     def close(self) -> None:
@@ -421,7 +420,9 @@ class _LeaseKeeper:
 
     def forget(self, registration: EtcdRegistration) -> None:
         with self._lock:
-            self._leases.pop(registration.lease_id, None)
+            for lease_id, kept in list(self._leases.items()):
+                if kept is registration:
+                    del self._leases[lease_id]
 
     def registrations(self) -> list[EtcdRegistration]:
         with self._lock:
