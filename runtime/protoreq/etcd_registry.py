@@ -169,8 +169,9 @@ class EtcdSubscription:
 
     ``on_change`` gets the full, sorted tuple of distinct addresses: first once the initial
     read is done (maybe empty), then whenever it changes. Errors (etcd down, a broken watch
-    stream, an exception of ``on_change``) are logged and retried with backoff; after
-    ``close()`` returns, ``on_change`` is not called again (unless close was called from it).
+    stream, an exception of ``on_change``) are logged and retried with backoff. Once
+    ``close()`` has returned (it waits for a running ``on_change``, unless called from it),
+    ``on_change`` is not called again.
     """
 
     def __init__(
