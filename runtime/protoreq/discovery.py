@@ -29,7 +29,7 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import Any, Protocol, Self, TypedDict, TypeVar, Unpack, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, Self, TypedDict, TypeVar, Unpack, runtime_checkable
 
 import grpc
 from google.protobuf.message import Message
@@ -324,3 +324,27 @@ class ServiceDiscoveryGrpcClient:
         return (
             f"ServiceDiscoveryGrpcClient({self._registry!r}, {len(self._clients)} clients, {state})"
         )
+
+
+if TYPE_CHECKING:  # what type checkers see; at run time, __getattr__ imports them on first use
+    from protoreq import etcd_registry as _etcd
+
+    EtcdServiceRegistry = _etcd.EtcdServiceRegistry
+    EtcdRegistration = _etcd.EtcdRegistration
+    EtcdSubscription = _etcd.EtcdSubscription
+    EtcdRegistrationError = _etcd.EtcdRegistrationError
+
+
+def __getattr__(name: str) -> Any:
+    """``EtcdServiceRegistry`` and its kin, imported on first use (``import protoreq.discovery``
+    does not load etcd's generated API)."""
+    if name in _ETCD_NAMES:
+        from protoreq import etcd_registry  # noqa: PLC0415 (lazy on purpose)
+
+        return getattr(etcd_registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_ETCD_NAMES = frozenset(
+    {"EtcdServiceRegistry", "EtcdRegistration", "EtcdSubscription", "EtcdRegistrationError"}
+)
