@@ -20,6 +20,11 @@ Two layers, for two kinds of infrastructure:
 Targets are discovered once per service name and then cached, because a
 registry lookup may be slow; when addresses change at runtime, answer with a
 resolver target (``dns:///``) so that grpcio follows the changes.
+
+A **live** registry (:class:`LiveServiceRegistry`: ``subscribe(service_name,
+on_change)``, etcd's for one) pushes each service's addresses as they change;
+:class:`ServiceDiscoveryGrpcClient` then keeps one client per *service*, which
+balances over those addresses itself (:mod:`protoreq.transport.endpoints`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ from protoreq.client import GrpcClient
 from protoreq.credentials import TlsConfig
 from protoreq.errors import ClientClosedError, ProtoreqError
 from protoreq.generated import GeneratedPaginatedGrpcRequest as PaginatedRequest
+from protoreq.outliers import OutlierEjection
 from protoreq.pagination import AsyncPager, ItemT, Pager
 from protoreq.request import (
     BidiStreamingGrpcRequest,
@@ -46,6 +52,8 @@ from protoreq.request import (
     GrpcRequest,
     ServerStreamingGrpcRequest,
 )
+from protoreq.resolvers import OnChange as OnChange  # noqa: PLC0414  # re-exported
+from protoreq.resolvers import Subscription as Subscription  # noqa: PLC0414  # re-exported
 from protoreq.response import GrpcResponse
 from protoreq.retry import RetryPolicy, RetryThrottle
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
@@ -67,6 +75,32 @@ class ServiceRegistry(Protocol):
     """
 
     def discover(self, service_name: str) -> str: ...
+
+
+@runtime_checkable
+class LiveServiceRegistry(Protocol):
+    """A registry that pushes changes: what etcd, Consul or ZooKeeper watches offer.
+
+    ``subscribe(service_name, on_change)`` calls ``on_change(addresses)`` with
+    the full tuple of the service's ``host:port`` addresses soon after it is
+    called (an empty tuple when there is none) and again after every change, from
+    any thread of the registry's; the :class:`Subscription` it returns stops
+    that with ``close()``. The client's calls wait (within their deadlines) for
+    the first ``on_change``.
+    """
+
+    def subscribe(self, service_name: str, on_change: OnChange) -> Subscription: ...
+
+
+class _ServiceResolver:
+    """One service of a live registry as its client's :class:`~protoreq.resolvers.Resolver`."""
+
+    def __init__(self, registry: LiveServiceRegistry, service_name: str) -> None:
+        self._registry = registry
+        self._service_name = service_name
+
+    def subscribe(self, on_change: OnChange) -> Subscription:
+        return self._registry.subscribe(self._service_name, on_change)
 
 
 class StaticServiceRegistry:
@@ -179,6 +213,8 @@ class ClientOptions(TypedDict, total=False):
     options: Sequence[ChannelOption]
     interceptors: Sequence[object]
     log_payloads: bool
+    resolve_every: float | None
+    outlier_ejection: OutlierEjection | None
 
 
 class ServiceDiscoveryGrpcClient:
@@ -189,12 +225,24 @@ class ServiceDiscoveryGrpcClient:
     it), made with ``client_options``. An unknown service raises
     :class:`UnknownServiceError` before anything is sent. ``close()`` /
     ``aclose()`` close every client it made.
+
+    With a :class:`LiveServiceRegistry` it keeps one client per *service*
+    instead, following that service's subscription: endpoints added are used at
+    once, endpoints removed get no new calls (their calls in flight finish), and
+    with none a call answers UNAVAILABLE naming the service. ``close()`` ends
+    the subscriptions too.
     """
 
-    def __init__(self, registry: ServiceRegistry, **client_options: Unpack[ClientOptions]) -> None:
-        if not callable(getattr(registry, "discover", None)):
+    def __init__(
+        self,
+        registry: ServiceRegistry | LiveServiceRegistry,
+        **client_options: Unpack[ClientOptions],
+    ) -> None:
+        self._live = isinstance(registry, LiveServiceRegistry)
+        if not self._live and not callable(getattr(registry, "discover", None)):
             raise TypeError(
-                f"registry must have a discover(service_name) method, got {type(registry).__name__}"
+                "registry must have a discover(service_name) method (or subscribe(service_name, "
+                f"on_change) for a live registry), got {type(registry).__name__}"
             )
         self._registry = registry
         self._options = client_options
@@ -204,13 +252,20 @@ class ServiceDiscoveryGrpcClient:
         self._closed = False
 
     @property
-    def registry(self) -> ServiceRegistry:
+    def registry(self) -> ServiceRegistry | LiveServiceRegistry:
         return self._registry
 
     def target_for(self, service_name: str) -> str:
-        """The target ``service_name`` is served at (discovered once, then cached)."""
+        """The target ``service_name`` is served at (discovered once, then cached).
+
+        For a live registry, the service name itself: its client follows the
+        service's addresses rather than one target.
+        """
         target = self._targets.get(service_name)
         if target is None:
+            if self._live:
+                return service_name
+            assert isinstance(self._registry, ServiceRegistry)
             try:
                 target = self._registry.discover(service_name)
             except UnknownServiceError:
@@ -238,8 +293,16 @@ class ServiceDiscoveryGrpcClient:
                     raise ClientClosedError("ServiceDiscoveryGrpcClient is closed")
                 client = self._clients.get(target)
                 if client is None:
-                    client = self._clients[target] = GrpcClient(target, **self._options)
+                    client = self._clients[target] = self._new_client(target)
         return client
+
+    def _new_client(self, target: str) -> GrpcClient:
+        if not self._live:
+            return GrpcClient(target, **self._options)
+        assert isinstance(self._registry, LiveServiceRegistry)
+        return GrpcClient(
+            target, resolver=_ServiceResolver(self._registry, target), **self._options
+        )
 
     def call(
         self, request: GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]
