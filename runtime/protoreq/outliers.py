@@ -29,8 +29,9 @@ class OutlierEjection:
     that time is over it is on probation: its next call decides, a success (any
     answer but UNAVAILABLE) clears its record, another UNAVAILABLE ejects it
     again at once for twice as long, up to ``max_ejection``. The last endpoint
-    that is not ejected is never ejected: when every endpoint fails, calls go
-    to all of them rather than to none. The defaults follow gRPC's xDS outlier
+    that is not ejected is never ejected: when it fails too, every ejection is
+    lifted and calls go to all endpoints, so the first one back takes them at
+    once (the others stay on probation). The defaults follow gRPC's xDS outlier
     detection (30 s base, 300 s cap), with a lower threshold than Envoy's 5
     because only UNAVAILABLE counts.
     """

@@ -252,17 +252,39 @@ class EndpointSet:
             health = endpoint.health
             if policy is None or health.is_ejected(now) or not health.due(policy):
                 return
+            if endpoint not in self._live:
+                return  # retired: it gets no calls anyway
             others = [e for e in self._live if e is not endpoint]
-            if endpoint not in self._live or all(e.health.is_ejected(now) for e in others):
-                return  # the last endpoint not ejected stays: calls need somewhere to go
-            seconds = health.eject(policy, now)
-            self._ejecting = True
-        _logger.warning(
-            "endpoint %s of %s ejected for %.3g s: its calls keep failing with UNAVAILABLE",
-            endpoint.address,
-            self.name,
-            seconds,
-        )
+            if all(e.health.is_ejected(now) for e in others):
+                lifted = self._lift_ejections(others)
+                seconds = None
+            else:
+                seconds = health.eject(policy, now)
+                self._ejecting = True
+        if seconds is not None:
+            _logger.warning(
+                "endpoint %s of %s ejected for %.3g s: its calls keep failing with UNAVAILABLE",
+                endpoint.address,
+                self.name,
+                seconds,
+            )
+        elif lifted:
+            _logger.warning(
+                "every endpoint of %s fails with UNAVAILABLE: ejections lifted, calls go to all",
+                self.name,
+            )
+
+    def _lift_ejections(self, ejected: list[Endpoint]) -> bool:
+        """The last endpoint not ejected fails too: end every ejection rather than eject it.
+
+        Calls then spread over all endpoints again, so the first one back (maybe one
+        ejected long ago) takes them at once; the others stay on probation, and
+        are ejected again, for longer, at their next failure. Called under the lock.
+        """
+        for endpoint in ejected:
+            endpoint.health.ejected_until = 0.0
+        self._ejecting = False
+        return bool(ejected)
 
     def _next_after(self, endpoint: Endpoint) -> Endpoint | None:
         live = self._live
