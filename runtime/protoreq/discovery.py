@@ -10,16 +10,17 @@ Two layers, for two kinds of infrastructure:
   client for its service.
 * **Which machines are behind that address, and which one takes this call?**
   That is gRPC's own name resolution and load balancing, and a registry may
-  simply answer with such a target: ``dns:///users.internal:50051`` (re-resolved
-  by grpcio as machines come and go), ``ipv4:10.0.0.1:50051,10.0.0.2:50051``
+  simply answer with such a target: ``dns:///users.internal:50051`` (which grpcio
+  re-resolves only when a connection drops; ``resolve_every=`` re-resolves it
+  periodically), ``ipv4:10.0.0.1:50051,10.0.0.2:50051``
   (a fixed list), or ``xds:///users`` (a control plane such as Istio or Traffic
   Director; it needs an xDS bootstrap file from your platform). Spread calls over
   the addresses with ``load_balancing="round_robin"``; grpcio's default,
   ``pick_first``, sends everything to one address.
 
 Targets are discovered once per service name and then cached, because a
-registry lookup may be slow; when addresses change at runtime, answer with a
-resolver target (``dns:///``) so that grpcio follows the changes.
+registry lookup may be slow; when addresses change at runtime, use a live
+registry (below), or answer with a ``dns:///`` target and pass ``resolve_every``.
 
 A **live** registry (:class:`LiveServiceRegistry`: ``subscribe(service_name,
 on_change)``, etcd's for one) pushes each service's addresses as they change;
