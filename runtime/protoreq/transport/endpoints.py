@@ -169,10 +169,6 @@ class EndpointSet:
         )
         return Endpoint(address, channels, self._call_options)
 
-    def addresses(self) -> tuple[str, ...]:
-        """The live endpoints' addresses, in the resolver's order."""
-        return tuple(endpoint.address for endpoint in self._live)
-
     # -- picking (every call) -----------------------------------------------------------------
 
     def enter(self) -> Endpoint | None:
