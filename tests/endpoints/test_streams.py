@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -39,7 +39,7 @@ class SlowSubscribe(ServerStreamingGrpcRequest[chat_pb2.SubscribeRequest, chat_p
     def message(self) -> chat_pb2.SubscribeRequest:
         return chat_pb2.SubscribeRequest(room="lobby", count=COUNT)
 
-    def metadata(self) -> Mapping[str, str | None]:
+    def metadata(self) -> dict[str, Any]:
         return {"x-delay": str(self.delay)} if self.delay else {}
 
 
