@@ -245,6 +245,10 @@ class ServiceDiscoveryGrpcClient:
                 "registry must have a discover(service_name) method (or subscribe(service_name, "
                 f"on_change) for a live registry), got {type(registry).__name__}"
             )
+        if self._live and client_options.get("resolve_every") is not None:
+            raise ValueError(
+                "resolve_every re-resolves dns: targets; a live registry pushes changes"
+            )
         self._registry = registry
         self._options = client_options
         self._targets: dict[str, str] = {}

@@ -179,6 +179,11 @@ def test_settings_protoreq_cannot_honour_raise_at_once() -> None:
         GrpcClient("dns://8.8.8.8/localhost:1", resolve_every=1.0)
 
 
+def test_resolve_every_with_a_live_registry_is_refused_at_once(registry: HandLiveRegistry) -> None:
+    with pytest.raises(ValueError, match="a live registry pushes changes"):
+        ServiceDiscoveryGrpcClient(registry, resolve_every=5.0)
+
+
 def _ejection() -> Any:
     from protoreq import OutlierEjection  # noqa: PLC0415
 
