@@ -10,6 +10,7 @@ from protoreq.credentials import TlsConfig, token_call_credentials
 from protoreq.discovery import (
     ClientOptions,
     EnvServiceRegistry,
+    LiveServiceRegistry,
     ServiceDiscoveryGrpcClient,
     ServiceRegistry,
     StaticServiceRegistry,
@@ -37,6 +38,7 @@ from protoreq.logs import JsonLogFormatter
 from protoreq.metadata import Metadata
 from protoreq.method import Cardinality, Idempotency, RpcMethod
 from protoreq.operations import OperationTypes, OperationWaiter, PollPolicy
+from protoreq.outliers import OutlierEjection
 from protoreq.pagination import AsyncPager, Pager
 from protoreq.redaction import add_sensitive_metadata_keys
 from protoreq.request import (
@@ -46,6 +48,7 @@ from protoreq.request import (
     GrpcRequest,
     ServerStreamingGrpcRequest,
 )
+from protoreq.resolvers import DnsResolver, Resolver, StaticResolver
 from protoreq.response import GrpcResponse
 from protoreq.retry import (
     DEFAULT_RETRY_THROTTLE,
@@ -72,6 +75,7 @@ __all__ = [
     "ClientClosedError",
     "ClientOptions",
     "ClientStreamingGrpcRequest",
+    "DnsResolver",
     "EnvServiceRegistry",
     "GeneratedBidiStreamingGrpcRequest",
     "GeneratedClientStreamingGrpcRequest",
@@ -91,13 +95,16 @@ __all__ = [
     "InvalidMetadataError",
     "InvalidRequestError",
     "JsonLogFormatter",
+    "LiveServiceRegistry",
     "Metadata",
     "OperationTypes",
     "OperationWaiter",
+    "OutlierEjection",
     "Pager",
     "PollPolicy",
     "ProtoreqError",
     "RequestContext",
+    "Resolver",
     "RetryBudget",
     "RetryPolicy",
     "RetryThrottle",
@@ -105,6 +112,7 @@ __all__ = [
     "ServerStreamingGrpcRequest",
     "ServiceDiscoveryGrpcClient",
     "ServiceRegistry",
+    "StaticResolver",
     "StaticServiceRegistry",
     "StreamNotFinishedError",
     "TlsConfig",

@@ -32,6 +32,7 @@ from protoreq.operations import (
     PollPolicy,
     ResultT,
 )
+from protoreq.outliers import OutlierEjection
 from protoreq.pagination import AsyncPager, ItemT, Pager
 from protoreq.preparation import CallDefaults, PreparedCall, prepare
 from protoreq.request import (
@@ -40,12 +41,14 @@ from protoreq.request import (
     GrpcRequest,
     ServerStreamingGrpcRequest,
 )
+from protoreq.resolvers import Resolver, resolver_for
 from protoreq.response import GrpcResponse
 from protoreq.retry import DEFAULT_RETRY_THROTTLE, RetryBudget, RetryPolicy, RetryThrottle
 from protoreq.retrying import RetryLayer
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
 from protoreq.transport.calls import Transport
 from protoreq.transport.channels import ChannelPool
+from protoreq.transport.endpoints import EndpointSet, EndpointTransport
 from protoreq.transport.streams import ended_stream, ended_stream_async
 
 if TYPE_CHECKING:
@@ -88,6 +91,14 @@ class GrpcClient:
     (they are then hedged instead of retried: see :mod:`protoreq.hedging`).
     ``log_payloads=False`` keeps this client's messages out of the DEBUG payload
     log (for services whose .proto marks no field ``debug_redact``).
+
+    Endpoints found by protoreq (see :mod:`protoreq.resolvers`): grpcio cannot
+    take addresses found at run time, so with ``resolve_every=`` (seconds; a
+    ``dns:///host:port`` target re-resolved that often), ``resolver=`` (your
+    own, or a live registry's) or ``outlier_ejection=`` (an
+    :class:`OutlierEjection`; ``dns:`` targets and ``ipv4:``/``ipv6:`` lists)
+    protoreq balances calls itself over one channel set per address
+    (``pool_size`` each), ``round_robin`` unless ``load_balancing="pick_first"``.
     """
 
     def __init__(
@@ -115,6 +126,9 @@ class GrpcClient:
         interceptors: Sequence[object] = (),
         log_payloads: bool = True,
         hedging: HedgingPolicy | None = None,
+        resolve_every: float | None = None,
+        resolver: Resolver | None = None,
+        outlier_ejection: OutlierEjection | None = None,
     ) -> None:
         if not target:
             raise ValueError("GrpcClient needs a target such as 'localhost:50051'")
@@ -173,8 +187,27 @@ class GrpcClient:
             call_options["wait_for_ready"] = wait_for_ready
         if compression is not None:
             call_options["compression"] = compression
-        self._channels = ChannelPool(self._settings, pool_size=pool_size, share=share_channels)
-        self._transport = Transport(self._channels, call_options)
+        found_by = resolver_for(
+            target,
+            resolver=resolver,
+            resolve_every=resolve_every,
+            outlier_ejection=outlier_ejection,
+        )
+        self._channels: ChannelPool | EndpointSet
+        self._transport: Transport | EndpointTransport
+        if found_by is None:  # grpcio resolves and balances: the ordinary client
+            self._channels = ChannelPool(self._settings, pool_size=pool_size, share=share_channels)
+            self._transport = Transport(self._channels, call_options)
+        else:  # protoreq follows the endpoints: see protoreq.transport.endpoints
+            self._channels = EndpointSet(
+                self._settings,
+                found_by,
+                pool_size=pool_size,
+                share=share_channels,
+                call_options=call_options,
+                ejection=outlier_ejection,
+            )
+            self._transport = EndpointTransport(self._channels, call_options)
         self._compose_layers(
             InterceptorChain(own), waits_for_connection=wait_for_ready is not False
         )

@@ -10,16 +10,22 @@ Two layers, for two kinds of infrastructure:
   client for its service.
 * **Which machines are behind that address, and which one takes this call?**
   That is gRPC's own name resolution and load balancing, and a registry may
-  simply answer with such a target: ``dns:///users.internal:50051`` (re-resolved
-  by grpcio as machines come and go), ``ipv4:10.0.0.1:50051,10.0.0.2:50051``
+  simply answer with such a target: ``dns:///users.internal:50051`` (which grpcio
+  re-resolves only when a connection drops; ``resolve_every=`` re-resolves it
+  periodically), ``ipv4:10.0.0.1:50051,10.0.0.2:50051``
   (a fixed list), or ``xds:///users`` (a control plane such as Istio or Traffic
   Director; it needs an xDS bootstrap file from your platform). Spread calls over
   the addresses with ``load_balancing="round_robin"``; grpcio's default,
   ``pick_first``, sends everything to one address.
 
 Targets are discovered once per service name and then cached, because a
-registry lookup may be slow; when addresses change at runtime, answer with a
-resolver target (``dns:///``) so that grpcio follows the changes.
+registry lookup may be slow; when addresses change at runtime, use a live
+registry (below), or answer with a ``dns:///`` target and pass ``resolve_every``.
+
+A **live** registry (:class:`LiveServiceRegistry`: ``subscribe(service_name,
+on_change)``, etcd's for one) pushes each service's addresses as they change;
+:class:`ServiceDiscoveryGrpcClient` then keeps one client per *service*, which
+balances over those addresses itself (:mod:`protoreq.transport.endpoints`).
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from protoreq.credentials import TlsConfig
 from protoreq.errors import ClientClosedError, ProtoreqError
 from protoreq.generated import GeneratedPaginatedGrpcRequest as PaginatedRequest
 from protoreq.hedging import HedgingPolicy
+from protoreq.outliers import OutlierEjection
 from protoreq.pagination import AsyncPager, ItemT, Pager
 from protoreq.request import (
     BidiStreamingGrpcRequest,
@@ -47,6 +54,8 @@ from protoreq.request import (
     GrpcRequest,
     ServerStreamingGrpcRequest,
 )
+from protoreq.resolvers import OnChange as OnChange  # noqa: PLC0414  # re-exported
+from protoreq.resolvers import Subscription as Subscription  # noqa: PLC0414  # re-exported
 from protoreq.response import GrpcResponse
 from protoreq.retry import RetryPolicy, RetryThrottle
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
@@ -68,6 +77,32 @@ class ServiceRegistry(Protocol):
     """
 
     def discover(self, service_name: str) -> str: ...
+
+
+@runtime_checkable
+class LiveServiceRegistry(Protocol):
+    """A registry that pushes changes: what etcd, Consul or ZooKeeper watches offer.
+
+    ``subscribe(service_name, on_change)`` calls ``on_change(addresses)`` with
+    the full tuple of the service's ``host:port`` addresses soon after it is
+    called (an empty tuple when there is none) and again after every change, from
+    any thread of the registry's; the :class:`Subscription` it returns stops
+    that with ``close()``. The client's calls wait (within their deadlines) for
+    the first ``on_change``.
+    """
+
+    def subscribe(self, service_name: str, on_change: OnChange) -> Subscription: ...
+
+
+class _ServiceResolver:
+    """One service of a live registry as its client's :class:`~protoreq.resolvers.Resolver`."""
+
+    def __init__(self, registry: LiveServiceRegistry, service_name: str) -> None:
+        self._registry = registry
+        self._service_name = service_name
+
+    def subscribe(self, on_change: OnChange) -> Subscription:
+        return self._registry.subscribe(self._service_name, on_change)
 
 
 class StaticServiceRegistry:
@@ -181,6 +216,8 @@ class ClientOptions(TypedDict, total=False):
     options: Sequence[ChannelOption]
     interceptors: Sequence[object]
     log_payloads: bool
+    resolve_every: float | None
+    outlier_ejection: OutlierEjection | None
 
 
 class ServiceDiscoveryGrpcClient:
@@ -191,12 +228,28 @@ class ServiceDiscoveryGrpcClient:
     it), made with ``client_options``. An unknown service raises
     :class:`UnknownServiceError` before anything is sent. ``close()`` /
     ``aclose()`` close every client it made.
+
+    With a :class:`LiveServiceRegistry` it keeps one client per *service*
+    instead, following that service's subscription: endpoints added are used at
+    once, endpoints removed get no new calls (their calls in flight finish), and
+    with none a call answers UNAVAILABLE naming the service. ``close()`` ends
+    the subscriptions too.
     """
 
-    def __init__(self, registry: ServiceRegistry, **client_options: Unpack[ClientOptions]) -> None:
-        if not callable(getattr(registry, "discover", None)):
+    def __init__(
+        self,
+        registry: ServiceRegistry | LiveServiceRegistry,
+        **client_options: Unpack[ClientOptions],
+    ) -> None:
+        self._live = isinstance(registry, LiveServiceRegistry)
+        if not self._live and not callable(getattr(registry, "discover", None)):
             raise TypeError(
-                f"registry must have a discover(service_name) method, got {type(registry).__name__}"
+                "registry must have a discover(service_name) method (or subscribe(service_name, "
+                f"on_change) for a live registry), got {type(registry).__name__}"
+            )
+        if self._live and client_options.get("resolve_every") is not None:
+            raise ValueError(
+                "resolve_every re-resolves dns: targets; a live registry pushes changes"
             )
         self._registry = registry
         self._options = client_options
@@ -206,13 +259,20 @@ class ServiceDiscoveryGrpcClient:
         self._closed = False
 
     @property
-    def registry(self) -> ServiceRegistry:
+    def registry(self) -> ServiceRegistry | LiveServiceRegistry:
         return self._registry
 
     def target_for(self, service_name: str) -> str:
-        """The target ``service_name`` is served at (discovered once, then cached)."""
+        """The target ``service_name`` is served at (discovered once, then cached).
+
+        For a live registry, the service name itself: its client follows the
+        service's addresses rather than one target.
+        """
         target = self._targets.get(service_name)
         if target is None:
+            if self._live:
+                return service_name
+            assert isinstance(self._registry, ServiceRegistry)
             try:
                 target = self._registry.discover(service_name)
             except UnknownServiceError:
@@ -240,8 +300,16 @@ class ServiceDiscoveryGrpcClient:
                     raise ClientClosedError("ServiceDiscoveryGrpcClient is closed")
                 client = self._clients.get(target)
                 if client is None:
-                    client = self._clients[target] = GrpcClient(target, **self._options)
+                    client = self._clients[target] = self._new_client(target)
         return client
+
+    def _new_client(self, target: str) -> GrpcClient:
+        if not self._live:
+            return GrpcClient(target, **self._options)
+        assert isinstance(self._registry, LiveServiceRegistry)
+        return GrpcClient(
+            target, resolver=_ServiceResolver(self._registry, target), **self._options
+        )
 
     def call(
         self, request: GrpcRequest[Any, RespT] | ClientStreamingGrpcRequest[Any, RespT]

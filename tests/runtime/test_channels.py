@@ -8,6 +8,7 @@ import grpc
 import pytest
 
 from protoreq import ClientClosedError, GrpcClient
+from protoreq.transport.channels import ChannelPool
 from tests.runtime.requests import GetUser
 from tests.support.call_log import CallLog
 
@@ -43,6 +44,7 @@ def test_each_event_loop_gets_its_own_channel(target: str, call_log: CallLog) ->
 
 def test_channel_opens_lazily(call_log: CallLog) -> None:
     client = GrpcClient("127.0.0.1:1")
+    assert isinstance(client._channels, ChannelPool)
     assert client._channels._sync_slots == []
     client.close()
 

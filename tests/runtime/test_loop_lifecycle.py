@@ -17,6 +17,7 @@ import grpc
 import pytest
 
 from protoreq import GrpcClient
+from protoreq.transport.channels import ChannelPool
 from protos import user_pb2
 from tests.runtime.requests import GetUser
 
@@ -81,6 +82,7 @@ def test_channels_of_finished_loops_are_released(target: str, share_channels: bo
         after = settled_fds(at_most=before + FD_SLACK)
         gc.collect()
         alive = len(loops)
+        assert isinstance(client._channels, ChannelPool)
         open_loops = len(client._channels._async_slots)
     finally:
         client.close()
