@@ -36,7 +36,7 @@ __all__ = ["send"]
 
 Send = Callable[[GrpcClient, Any], GrpcResponse[Any]]
 SLOW = 3.0  # seconds: a hedged call must never wait for this
-HEDGE = HedgingPolicy(max_attempts=3, hedging_delay=0.1)
+HEDGE = HedgingPolicy(max_attempts=2, hedging_delay=0.1)  # exactly two: a slow connect adds none
 
 
 class HedgedCreateUser(CreateUser):
@@ -112,7 +112,7 @@ def test_a_request_can_opt_into_hedging_or_out_of_it(
 ) -> None:
     users.script = [Answer(sleep=SLOW)]
     with GrpcClient(target) as client:  # no client default
-        response = send(client, HedgedCreateUser(HedgingPolicy(hedging_delay=0.05)))
+        response = send(client, HedgedCreateUser(HedgingPolicy(max_attempts=2, hedging_delay=0.05)))
         assert response.is_success()
         assert response.attempts() == 2
         users.script = [*users.script, *users.script, Answer(sleep=0.4)]
@@ -173,7 +173,7 @@ def test_server_pushback_stops_or_delays_hedges(
     users: ScriptedUsers, target: str, send: Send
 ) -> None:
     users.script = [Answer(code=grpc.StatusCode.UNAVAILABLE, pushback_ms="-1")]
-    with GrpcClient(target, hedging=HedgingPolicy(max_attempts=3, hedging_delay=0.01)) as client:
+    with GrpcClient(target, hedging=HedgingPolicy(max_attempts=3, hedging_delay=SLOW)) as client:
         stopped = send(client, GetUser())
         assert stopped.status_code() is grpc.StatusCode.UNAVAILABLE
         assert stopped.attempts() == 1
@@ -288,9 +288,13 @@ def test_a_cancelled_async_caller_cancels_every_hedge(users: ScriptedUsers, targ
     users.default = Answer(sleep=SLOW)
 
     async def main() -> None:
-        async with GrpcClient(target, hedging=HEDGE) as client:
+        policy = HedgingPolicy(max_attempts=3, hedging_delay=0.1)
+        async with GrpcClient(target, hedging=policy) as client:
             task = asyncio.ensure_future(client.call_async(GetUser()))
-            await asyncio.sleep(0.4)  # both hedges are out
+            for _ in range(500):  # until all three attempts have reached the server
+                if users.count() == 3:
+                    break
+                await asyncio.sleep(0.01)
             task.cancel()
             with pytest.raises(asyncio.CancelledError):
                 await task
@@ -313,7 +317,7 @@ def test_hedging_policy_checks_its_settings() -> None:
         GrpcClient(
             "127.0.0.1:1", hedging=HedgingPolicy(), retry=None, options=[("grpc.enable_retries", 1)]
         )
-    assert "hedging=HedgingPolicy(max_attempts=3" in repr(GrpcClient("127.0.0.1:1", hedging=HEDGE))
+    assert "hedging=HedgingPolicy(max_attempts=2" in repr(GrpcClient("127.0.0.1:1", hedging=HEDGE))
     assert USE_CLIENT_DEFAULT is GetUser().hedging_policy()
 
 
