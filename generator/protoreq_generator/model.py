@@ -266,3 +266,14 @@ class File:
     @property
     def has_deprecated(self) -> bool:
         return any(method.deprecated for method in self.methods)
+
+    @property
+    def has_upper_case_params(self) -> bool:
+        """Some keyword argument keeps a field's upper-case proto name (etcd's ``TTL``, ``ID``).
+
+        The module then tells ruff that pep8-naming's N803 does not apply: the
+        keyword must be the field's name.
+        """
+        return any(
+            field.param != field.param.lower() for method in self.methods for field in method.fields
+        )

@@ -79,6 +79,8 @@ class _RequestDefaults(_RequestSettings):
 
     _extra_metadata: Mapping[str, MetadataValue] | None = None
     _timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT
+    # Generated constructors set these two themselves (templates/request.py.j2): a
+    # super().__init__() call per request costs more than the rest of the constructor.
 
     def __init__(
         self,

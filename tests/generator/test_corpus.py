@@ -42,6 +42,7 @@ EXPECTED = [
     "corpus/proto2_protoreq.py",
     "corpus/shared_protoreq.py",
     "corpus/streaming_protoreq.py",
+    "corpus/upper_case_protoreq.py",
     "corpus/with_dash_protoreq.py",
     "nopackage_protoreq.py",
 ]
@@ -54,7 +55,7 @@ RUFF_CONFIG = f"""
 extend = "{PYPROJECT.as_posix()}"
 
 [lint.per-file-ignores]
-"corpus/names/names_protoreq.py" = ["N801", "N803"]
+"corpus/names/names_protoreq.py" = ["N801"]
 """
 
 

@@ -45,7 +45,8 @@ class GetUserStatisticsGrpcRequest(
         metadata: Mapping[str, str | bytes] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> None:
-        super().__init__(metadata=metadata, timeout=timeout)
+        self._extra_metadata = metadata  # what super().__init__ sets, without its call
+        self._timeout = timeout
         self._message = analytics_pb2.StatisticsRequest(
             start_date=start_date,
             end_date=end_date,

@@ -53,7 +53,8 @@ class ListBooksGrpcRequest(
         metadata: Mapping[str, str | bytes] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> None:
-        super().__init__(metadata=metadata, timeout=timeout)
+        self._extra_metadata = metadata  # what super().__init__ sets, without its call
+        self._timeout = timeout
         self._message = bookshelf_pb2.ListBooksRequest(
             shelf=shelf,
             page_size=page_size,

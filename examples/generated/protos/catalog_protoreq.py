@@ -42,7 +42,8 @@ class GetProductGrpcRequest(
         metadata: Mapping[str, str | bytes] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> None:
-        super().__init__(metadata=metadata, timeout=timeout)
+        self._extra_metadata = metadata  # what super().__init__ sets, without its call
+        self._timeout = timeout
         self._message = catalog_pb2.GetProductRequest(
             product_id=product_id,
         )

@@ -44,7 +44,8 @@ class CreateOrderGrpcRequest(GeneratedGrpcRequest[order_pb2.CreateOrderRequest, 
         metadata: Mapping[str, str | bytes] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> None:
-        super().__init__(metadata=metadata, timeout=timeout)
+        self._extra_metadata = metadata  # what super().__init__ sets, without its call
+        self._timeout = timeout
         self._message = order_pb2.CreateOrderRequest(
             user_id=user_id,
             items=items,

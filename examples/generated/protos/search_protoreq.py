@@ -43,7 +43,8 @@ class SearchProductsGrpcRequest(
         metadata: Mapping[str, str | bytes] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> None:
-        super().__init__(metadata=metadata, timeout=timeout)
+        self._extra_metadata = metadata  # what super().__init__ sets, without its call
+        self._timeout = timeout
         self._message = search_pb2.SearchRequest(
             query=query,
             limit=limit,

@@ -47,7 +47,8 @@ class CheckGrpcRequest(
         metadata: Mapping[str, str | bytes] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> None:
-        super().__init__(metadata=metadata, timeout=timeout)
+        self._extra_metadata = metadata  # what super().__init__ sets, without its call
+        self._timeout = timeout
         self._message = health_pb2.HealthCheckRequest(
             service=service,
         )
@@ -79,7 +80,8 @@ class WatchGrpcRequest(
         metadata: Mapping[str, str | bytes] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> None:
-        super().__init__(metadata=metadata, timeout=timeout)
+        self._extra_metadata = metadata  # what super().__init__ sets, without its call
+        self._timeout = timeout
         self._message = health_pb2.HealthCheckRequest(
             service=service,
         )

@@ -39,7 +39,8 @@ class MyMethodGrpcRequest(GeneratedGrpcRequest[my_pb2.MyRequest, my_pb2.MyRespon
         metadata: Mapping[str, str | bytes] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> None:
-        super().__init__(metadata=metadata, timeout=timeout)
+        self._extra_metadata = metadata  # what super().__init__ sets, without its call
+        self._timeout = timeout
         self._message = my_pb2.MyRequest()
 
 

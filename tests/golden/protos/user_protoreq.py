@@ -40,7 +40,8 @@ class GetUserGrpcRequest(GeneratedGrpcRequest[user_pb2.GetUserRequest, user_pb2.
         metadata: Mapping[str, str | bytes] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> None:
-        super().__init__(metadata=metadata, timeout=timeout)
+        self._extra_metadata = metadata  # what super().__init__ sets, without its call
+        self._timeout = timeout
         self._message = user_pb2.GetUserRequest(
             user_id=user_id,
         )
@@ -67,7 +68,8 @@ class CreateUserGrpcRequest(GeneratedGrpcRequest[user_pb2.CreateUserRequest, use
         metadata: Mapping[str, str | bytes] | None = None,
         timeout: float | UseClientDefault | None = USE_CLIENT_DEFAULT,
     ) -> None:
-        super().__init__(metadata=metadata, timeout=timeout)
+        self._extra_metadata = metadata  # what super().__init__ sets, without its call
+        self._timeout = timeout
         self._message = user_pb2.CreateUserRequest(
             name=name,
             email=email,
