@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from protoreq.hedging import HedgingPolicy
 
 _INFO: Final = logging.INFO
+_new_object: Final = object.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -385,22 +386,26 @@ def prepare(  # noqa: PLR0915  # one function on purpose: it runs for every call
         chosen = checked.compression()
         compression = None if chosen is USE_CLIENT_DEFAULT else chosen
 
-    prepared = PreparedCall(
-        rpc,
-        checked,
-        message,
-        metadata,
-        deadline,
-        trace_id,
-        retry,
-        defaults,
-        now,
-        0,
-        0,
-        compression,
-        0.0,
-        hedging,
-    )
+    # Filled in place rather than through the dataclass's __init__: calling a class with
+    # a Python __init__ costs more than every field's store together (about 2,500 CPU
+    # instructions per call). Every field is stored here, in declaration order.
+    prepared: PreparedCall = _new_object(PreparedCall)
+    prepared.rpc = rpc
+    prepared.request = checked
+    prepared.message = message
+    prepared.metadata = metadata
+    prepared.deadline = deadline
+    prepared.trace_id = trace_id
+    prepared.retry = retry
+    prepared.defaults = defaults
+    prepared.started = now
+    prepared.attempt = 0
+    prepared.retries_since_pushback = 0
+    prepared.compression = compression
+    prepared.backoff = 0.0
+    prepared.hedging = hedging
+    prepared._state = None
+    prepared._when_done = None
     if plan.checks_required and message is not None and not message.IsInitialized():
         return prepared.failed(_unserializable(checked, message))
     if deadline is not None and deadline <= now:

@@ -107,7 +107,7 @@ class Transport:
                 prepared.message,
                 timeout=None if deadline is None else deadline - time.monotonic(),
                 metadata=prepared.metadata,
-                **self.options(prepared),
+                **(self.call_options if prepared.compression is None else self.options(prepared)),
             )
             reply = await call
             received = finished_metadata(call)
