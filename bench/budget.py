@@ -50,7 +50,7 @@ FULL = Budget(
     seconds_per_loop=4.0,
     tree_files=100,
     generator_repetitions=5,
-    import_repetitions=7,
+    import_repetitions=15,
 )
 QUICK = Budget(
     unary_calls=20,

@@ -22,6 +22,10 @@ from bench.workload import Sample, rotations, time_async, time_sync
 
 _TIMEOUT = 120.0
 _PATH = f"/{STREAM_SERVICE}/{STREAM_METHOD}"
+_SINGLE_THREADED = ("SingleThreadedUnaryStream", 1)
+"""``grpc.experimental.ChannelOptions.SingleThreadedUnaryStream``: the consumer's thread reads
+the call's own completion queue, no hop through the channel's polling thread. Measured, not
+adopted: grpcio 1.85 then leaks every stream ended early (see bench/README.md)."""
 
 
 def _check(received: int, expected: int, ok: bool) -> None:
@@ -89,6 +93,24 @@ def streaming_sync(target: str, budget: Budget) -> list[Row]:
         **REGISTERED,
     )
     client = GrpcClient(target)
+    single_channel = grpc.insecure_channel(target, options=[_SINGLE_THREADED])
+    single_stub = single_channel.unary_stream(
+        _PATH,
+        request_serializer=user_pb2.GetUserRequest.SerializeToString,
+        response_deserializer=user_pb2.User.FromString,
+        **REGISTERED,
+    )
+
+    def raw_single_threaded() -> object:
+        received = 0
+        for _ in single_stub(
+            user_pb2.GetUserRequest(user_id=str(count)),
+            timeout=_TIMEOUT,
+            metadata=(("x-trace-id", new_trace_id()),),
+        ):
+            received += 1
+        _check(received, count, ok=True)
+        return received
 
     def raw() -> object:
         received = 0
@@ -109,7 +131,11 @@ def streaming_sync(target: str, budget: Budget) -> list[Row]:
         _check(received, count, ok=stream.is_success())
         return received
 
-    variants: dict[str, Callable[[], object]] = {"raw": raw, "protoreq": protoreq}
+    variants: dict[str, Callable[[], object]] = {
+        "raw": raw,
+        "protoreq": protoreq,
+        "single": raw_single_threaded,
+    }
     samples: dict[str, list[Sample]] = {name: [] for name in variants}
     try:
         for operation in variants.values():
@@ -121,7 +147,15 @@ def streaming_sync(target: str, budget: Budget) -> list[Row]:
     finally:
         client.close()
         channel.close()
-    return _rows(samples, f"server stream sync, {count:,} messages")
+        single_channel.close()
+    label = f"server stream sync, {count:,} messages"
+    single_row = paired_row(
+        f"{label}: raw SingleThreadedUnaryStream vs raw default, client CPU per message",
+        "µs",
+        [s.cpu_us_per_op for s in samples["single"]],
+        [s.cpu_us_per_op for s in samples["raw"]],
+    )
+    return [*_rows(samples, label), single_row]
 
 
 def streaming_async(target: str, budget: Budget) -> list[Row]:

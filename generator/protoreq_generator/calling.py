@@ -13,17 +13,20 @@ import base64
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import grpc
 from google.protobuf import descriptor_pool, json_format
 from google.protobuf.descriptor import MethodDescriptor
 from google.protobuf.message import Message
 
-from protoreq import USE_CLIENT_DEFAULT, GrpcClient, RetryPolicy
+from protoreq import USE_CLIENT_DEFAULT, RetryPolicy
 from protoreq.redaction import redacted_metadata
 from protoreq_generator import exit_codes
 from protoreq_generator.dynamic import request_class, rpc_method
+
+if TYPE_CHECKING:
+    from protoreq import GrpcClient
 
 
 class RequestJsonError(Exception):

@@ -14,12 +14,10 @@ import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from protoreq import GrpcClient, TlsConfig
-from protoreq.channel import ChannelOption
 from protoreq_generator.schema import (
     Schema,
     SchemaError,
@@ -27,6 +25,10 @@ from protoreq_generator.schema import (
     from_protoset,
     from_reflection,
 )
+
+if TYPE_CHECKING:
+    from protoreq import GrpcClient, TlsConfig
+    from protoreq.channel import ChannelOption
 
 
 @dataclass(frozen=True)
@@ -86,6 +88,8 @@ class Connection:
             return None
         if self.plaintext is None and not asked and _is_loopback(self.target):
             return None
+        from protoreq import TlsConfig  # noqa: PLC0415 - the runtime loads when a command runs
+
         try:
             if self.insecure:
                 return _trust_what_is_presented(self.target, self.servername)
@@ -99,6 +103,8 @@ class Connection:
             raise click.UsageError(f"TLS: {error}") from None
 
     def client(self, **settings: Any) -> GrpcClient:
+        from protoreq import GrpcClient  # noqa: PLC0415 - not loaded by ``protoreq --help``
+
         options: list[ChannelOption] = []
         if self.authority:
             options.append(("grpc.default_authority", self.authority))
@@ -157,6 +163,8 @@ def _trust_what_is_presented(target: str, servername: str | None) -> TlsConfig:
     if der is None:
         raise ValueError(f"{target} presented no certificate")
     pem = ssl.DER_cert_to_PEM_cert(der).encode()
+    from protoreq import TlsConfig  # noqa: PLC0415
+
     return TlsConfig(root_certificates=pem, server_name_override=servername)
 
 

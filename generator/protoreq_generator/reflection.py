@@ -12,14 +12,17 @@ v1alpha (which grpcio-reflection serves) when the server lacks v1.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import grpc
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
 
-from protoreq import Cardinality, GrpcClient, RpcMethod
+from protoreq import Cardinality, RpcMethod
 from protoreq_generator.dynamic import request_class
+
+if TYPE_CHECKING:
+    from protoreq import GrpcClient
 
 _STRING = descriptor_pb2.FieldDescriptorProto.TYPE_STRING
 _BYTES = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES

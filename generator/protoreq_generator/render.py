@@ -14,11 +14,13 @@ import functools
 import textwrap
 from collections.abc import Iterable
 from pathlib import Path
-
-import jinja2
+from typing import TYPE_CHECKING
 
 from protoreq_generator.index import GenerationError
 from protoreq_generator.model import Cardinality, File, Idempotency, Shape
+
+if TYPE_CHECKING:
+    import jinja2
 
 TEMPLATES = Path(__file__).parent / "templates"
 """The package's ``templates`` symlink to the repository's top-level ``templates/``."""
@@ -98,7 +100,13 @@ def _escaped_at_end(text: str) -> bool:
 
 @functools.cache
 def environment() -> jinja2.Environment:
-    """The one Jinja environment, built on first use and kept (templates compile once)."""
+    """The one Jinja environment, built on first use and kept (templates compile once).
+
+    Jinja is imported here, not at the top: ``protoreq --help`` and the commands that send
+    calls never render, so they do not load it.
+    """
+    import jinja2  # noqa: PLC0415
+
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         undefined=jinja2.StrictUndefined,

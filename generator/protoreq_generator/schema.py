@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.descriptor import (
@@ -19,9 +20,11 @@ from google.protobuf.descriptor import (
     ServiceDescriptor,
 )
 
-from protoreq import GrpcClient
 from protoreq_generator.protoc import Invocation, descriptor_request
 from protoreq_generator.reflection import ReflectionClient, SymbolNotFoundError
+
+if TYPE_CHECKING:
+    from protoreq import GrpcClient
 
 
 class SchemaError(Exception):

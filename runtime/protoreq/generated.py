@@ -25,7 +25,6 @@ import copy
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any, ClassVar, Generic, ParamSpec, Self, TypeVar, cast
 
-from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from protoreq._defaults import USE_CLIENT_DEFAULT, UseClientDefault
@@ -192,6 +191,8 @@ def _parsed(cls: type[_NamedByRpc], source: str | bytes | Mapping[str, Any]) -> 
         raise InvalidRequestError(
             f"{cls.__name__} declares no `rpc = RpcMethod(...)`, so its message type is unknown"
         )
+    from google.protobuf import json_format  # noqa: PLC0415 - loaded by the first from_json()
+
     message = rpc.request_type()
     try:
         if isinstance(source, Mapping):

@@ -57,7 +57,9 @@ class Idempotency(enum.Enum):
         return self is not Idempotency.UNKNOWN
 
 
-@dataclass(frozen=True, slots=True)
+# repr=False: the class writes its own __repr__, and a generated one would only be compiled
+# (at import, for nothing) to be discarded.
+@dataclass(frozen=True, slots=True, repr=False)
 class RpcMethod(Generic[ReqT, RespT]):
     """Static facts about one RPC: names, message types, cardinality, idempotency."""
 

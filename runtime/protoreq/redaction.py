@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import io
-import json
 import re
 from collections.abc import Iterable
 from typing import Any, Final
@@ -150,6 +149,8 @@ def _format_any(message: Any) -> str | None:
     try:
         descriptor_pool.Default().FindMessageTypeByName(type_name)
     except KeyError:
+        import json  # noqa: PLC0415 - an unknown Any is rare: load json then
+
         return f"type_url: {json.dumps(message.type_url)} value: {REDACTED}"
     return None
 

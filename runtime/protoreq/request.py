@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic
 from protoreq._defaults import USE_CLIENT_DEFAULT, UseClientDefault
 from protoreq.context import RequestContext, new_trace_id
 from protoreq.method import ReqT, RespT, RpcMethod
-from protoreq.retry import RetryPolicy
 from protoreq.tracing import TRACE_ID_KEY
 
 if TYPE_CHECKING:
     import grpc
 
     from protoreq.hedging import HedgingPolicy
+    from protoreq.retry import RetryPolicy
 
 MetadataValue = str | bytes
 """A metadata value: ``str`` for text keys, ``bytes`` for keys ending in ``-bin``."""

@@ -7,12 +7,10 @@ logged, retried or passed on without exception plumbing.
 
 from __future__ import annotations
 
-import base64
-import json
 from typing import TYPE_CHECKING, Any, Final, Generic, TypeVar
 
 import grpc
-from google.protobuf import any_pb2, descriptor_pool, json_format, message_factory
+from google.protobuf import descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 
 from protoreq.errors import GrpcStatusError
@@ -22,6 +20,7 @@ ReceivedMetadata = tuple[Any, Any] | FinishedCall | None
 """Metadata not read yet: raw ``(initial, trailing)`` pairs, or a finished call to ask."""
 
 if TYPE_CHECKING:
+    from google.protobuf import any_pb2
     from google.rpc import status_pb2
 
 T = TypeVar("T", bound=Message)
@@ -190,6 +189,8 @@ class GrpcResponse(Generic[T]):
         ``@type``. This is data the caller asked for, so ``debug_redact`` fields are
         *not* redacted here (reprs and logs redact them); mind where you send it.
         """
+        from google.protobuf import json_format  # noqa: PLC0415 - only conversions load it
+
         if self._message is not None:
             return json_format.MessageToDict(self._message)
         status = self.rich_status()
@@ -205,6 +206,8 @@ class GrpcResponse(Generic[T]):
 
     def to_json(self, *, indent: int | None = None) -> str:
         """:meth:`to_dict` as JSON text (not redacted either)."""
+        import json  # noqa: PLC0415 - only conversions load it
+
         return json.dumps(self.to_dict(), indent=indent)
 
     def __repr__(self) -> str:
@@ -237,6 +240,10 @@ def _unpack(detail: any_pb2.Any) -> Message:
 
 def _detail_dict(detail: any_pb2.Any) -> dict[str, Any]:
     """One rich-status detail in the JSON mapping; a type this process lacks stays opaque."""
+    import base64  # noqa: PLC0415 - only conversions load these
+
+    from google.protobuf import json_format  # noqa: PLC0415
+
     try:
         return json_format.MessageToDict(detail)
     except TypeError:  # json_format cannot resolve the type url

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from protoreq import TlsConfig
@@ -20,6 +23,25 @@ def test_top_level_help_lists_every_command() -> None:
     listed = ran.stdout.split("Commands:")[1].split()
     assert [word for word in listed if word in COMMANDS] == list(COMMANDS)
     assert "protoreq generate --from-server" in ran.stdout
+
+
+def test_top_level_help_loads_neither_jinja_nor_the_client() -> None:
+    """``--help`` only prints: rendering and the client load when a command runs."""
+    code = (
+        "import sys\n"
+        "from protoreq_generator.cli import main\n"
+        "sys.argv = ['protoreq', '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('jinja2', 'protoreq.client', 'protoreq.transport')\n"
+        "print('LOADED', *[name for name in heavy if name in sys.modules])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert result.stdout.splitlines()[-1] == "LOADED"
 
 
 @pytest.mark.parametrize("name", COMMANDS)
