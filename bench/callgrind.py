@@ -75,11 +75,12 @@ def window_markers(library: str | None) -> tuple[Callable[[], None], Callable[[]
     return marker.bench_window_start, marker.bench_window_stop
 
 
-def valgrind_command(out_file: Path) -> list[str]:
+def valgrind_command(out_file: Path, *, fair: bool = False) -> list[str]:
     """The prefix that runs a child under callgrind, instrumenting nothing until a marker says."""
     return [
         "valgrind",
         "--tool=callgrind",
+        *(["--fair-sched=yes"] if fair else []),
         "--instr-atstart=no",
         f"--callgrind-out-file={out_file}",
         "--dump-instr=no",

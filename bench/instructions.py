@@ -88,6 +88,9 @@ class Settings:
     annotate: tuple[str, ...] = ()
     """Cases whose 3N window is summarised by ``callgrind_annotate``."""
     with_time: bool = True
+    pairs: int = 3
+    """(N, 3N) window pairs per child; instructions per operation is their median."""
+    fair_sched: bool = False
 
 
 @dataclass
@@ -97,7 +100,8 @@ class Result:
     cpu_us: float | None = None
     skipped: str = ""
     annotation: str = ""
-    windows: list[int] = field(default_factory=list)
+    pairs: list[float] = field(default_factory=list)
+    """Instructions per operation from each (N, 3N) pair of windows."""
 
 
 def selected(patterns: Sequence[str]) -> list[str]:
@@ -157,22 +161,26 @@ def count_instructions(
     try:
         out_file = scratch / "callgrind.out"
         command = [
-            *callgrind.valgrind_command(out_file),
-            *_child(case, target, protos, [n, 3 * n], max(n // 10, 5), marker),
+            *callgrind.valgrind_command(out_file, fair=settings.fair_sched),
+            *_child(case, target, protos, [n, 3 * n] * settings.pairs, max(n // 10, 5), marker),
         ]
         answer = _run_child(command)
         if "skipped" in answer:
             return Result(case, skipped=str(answer["skipped"]))
         dumps = callgrind.window_dumps(out_file)
-        if len(dumps) != 2:
+        if len(dumps) != 2 * settings.pairs:
             return Result(case, skipped=f"callgrind wrote {len(dumps)} window dumps, not 2")
-        small, large = (callgrind.instructions(dump) for dump in dumps)
-        annotation = callgrind.top_functions(dumps[1], 25) if case in settings.annotate else ""
+        counts = [callgrind.instructions(dump) for dump in dumps]
+        per_op = [
+            (large - small) / (2 * n)
+            for small, large in zip(counts[::2], counts[1::2], strict=True)
+        ]
+        annotation = callgrind.top_functions(dumps[-1], 25) if case in settings.annotate else ""
         return Result(
             case,
-            instructions=(large - small) / (2 * n),
+            instructions=statistics.median(per_op),
             annotation=annotation,
-            windows=[small, large],
+            pairs=per_op,
         )
     except subprocess.TimeoutExpired:
         return Result(case, skipped=f"timed out after {_CHILD_SECONDS:.0f} s under valgrind")
@@ -204,7 +212,8 @@ def run(settings: Settings) -> tuple[list[Result], str]:
     scratch = Path(tempfile.mkdtemp(prefix="protoreq-marker-"))
     results: dict[str, Result] = {}
     try:
-        codegen_failures = peer_stubs.generate(protos)
+        needed = {_PEERS[c.partition("/")[2]] for c in cases if c.partition("/")[2] in _PEERS}
+        codegen_failures = peer_stubs.generate(protos, sorted(needed))
         try:
             marker: Path | None = callgrind.build_marker(scratch)
             unavailable = ""
@@ -247,7 +256,8 @@ def _announce(result: Result) -> Result:
         if result.skipped
         else f"{result.instructions:,.0f} instructions per op"
     )
-    print(f"  {result.case}: {what}", file=sys.stderr, flush=True)
+    spread = ", ".join(f"{p:,.0f}" for p in result.pairs)
+    print(f"  {result.case}: {what} (pairs: {spread})", file=sys.stderr, flush=True)
     return result
 
 
@@ -303,18 +313,19 @@ def render(results: Iterable[Result]) -> str:
         lines = [
             f"**{GROUP_TITLES[group]}**",
             "",
-            "| client | instructions | vs raw | client CPU µs | vs raw | |",
-            "|---|---:|---:|---:|---:|---|",
+            "| client | instructions | ± pairs | vs raw | client CPU µs | vs raw | |",
+            "|---|---:|---:|---:|---:|---:|---|",
         ]
         for row in rows:
             client = row.case.partition("/")[2]
             label = LABELS.get(client, client)
             if row.skipped:
-                lines.append(f"| {label} | skipped: {_one_line(row.skipped)} | | | | |")
+                lines.append(f"| {label} | skipped: {_one_line(row.skipped)} | | | | | |")
                 continue
             note = NOTES.get(row.case, "")
             lines.append(
-                f"| {label} | {_number(row.instructions)} | {_ratio(row.instructions, base_ir)} "
+                f"| {label} | {_number(row.instructions)} | {_spread(row)} "
+                f"| {_ratio(row.instructions, base_ir)} "
                 f"| {_number(row.cpu_us, 1)} | {_ratio(row.cpu_us, base_cpu)} | {note} |"
             )
         otel = by_case.get(f"{group}/protoreq+otel")
@@ -342,6 +353,13 @@ def render(results: Iterable[Result]) -> str:
         if r.annotation
     ]
     return "\n\n".join([*sections, *annotations])
+
+
+def _spread(result: Result) -> str:
+    """Half the range of the per-pair counts, in % of their median: how repeatable the count is."""
+    if len(result.pairs) < 2 or not result.instructions:
+        return ""
+    return f"{(max(result.pairs) - min(result.pairs)) / 2 / result.instructions:.1%}"
 
 
 def _one_line(text: str) -> str:

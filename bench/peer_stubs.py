@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from bench.environment import REPO_ROOT
@@ -46,22 +47,25 @@ def _protoc(plugin: str, outputs: list[str]) -> str | None:
     return None if code == 0 else f"protoc-gen-{plugin} failed (exit {code})"
 
 
-def generate(out: Path) -> dict[str, str]:
-    """Generate every peer's stubs into ``out``; answer ``{peer: reason}`` for those that failed."""
-    failures: dict[str, str] = {}
+PEERS = ("betterproto2", "grpclib", "connect")
+
+
+def generate(out: Path, peers: Iterable[str] = PEERS) -> dict[str, str]:
+    """Generate these peers' stubs into ``out``; answer ``{peer: reason}`` for those that failed."""
     betterproto = out / "bp2"
     betterproto.mkdir(exist_ok=True)
-    reasons = {
-        "betterproto2": _protoc(
+    commands = {
+        "betterproto2": (
             "python_betterproto2",
             [f"--python_betterproto2_out=client_generation=sync_async:{betterproto}"],
         ),
-        "grpclib": _protoc(
-            "grpclib_python", [f"--grpclib_python_out={out}", f"--python_out={out}"]
-        ),
-        "connect": _protoc("connectrpc", [f"--connectrpc_out=protobuf=google:{out}"]),
+        "grpclib": ("grpclib_python", [f"--grpclib_python_out={out}", f"--python_out={out}"]),
+        "connect": ("connectrpc", [f"--connectrpc_out=protobuf=google:{out}"]),
     }
-    for name, reason in reasons.items():
+    failures: dict[str, str] = {}
+    for name in peers:
+        plugin, outputs = commands[name]
+        reason = _protoc(plugin, outputs)
         if reason is not None:
             failures[name] = reason
     return failures

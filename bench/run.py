@@ -95,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--jobs", type=int, default=2, help="--instructions: valgrind children")
     parser.add_argument(
+        "--pairs", type=int, default=3, help="--instructions: (N, 3N) window pairs per case"
+    )
+    parser.add_argument("--fair-sched", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
         "--time-windows",
         type=int,
         default=5,
@@ -117,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
                 cases=tuple(args.case),
                 annotate=tuple(args.annotate),
                 with_time=args.time_windows > 0,
+                pairs=args.pairs,
+                fair_sched=args.fair_sched,
             )
         )
     budget = QUICK if args.quick else FULL
