@@ -75,9 +75,9 @@ GROUP_TITLES = {
 
 @dataclass
 class Settings:
-    calls: int = 200
+    calls: int = 100
     """N for unary cases: windows of N and 3N calls."""
-    messages: int = 1000
+    messages: int = 500
     """N for stream cases: one stream of N and one of 3N messages."""
     time_windows: int = 5
     """Native windows (of 3N operations) whose median gives CPU time per operation."""
@@ -200,7 +200,8 @@ def cpu_time(case: str, target: str, protos: Path, settings: Settings) -> float 
         return None
     measured = answer["windows"]
     assert isinstance(measured, list)
-    return statistics.median(w["cpu"] * 1e6 / w["ops"] for w in measured)
+    per_op: list[float] = [float(w["cpu"]) * 1e6 / float(w["ops"]) for w in measured]
+    return statistics.median(per_op)
 
 
 def run(settings: Settings) -> tuple[list[Result], str]:

@@ -77,9 +77,9 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="count CPU instructions per call under valgrind, protoreq and peers (bench/README.md)",
     )
-    parser.add_argument("--calls", type=int, default=200, help="--instructions: N for unary cases")
+    parser.add_argument("--calls", type=int, default=100, help="--instructions: N for unary cases")
     parser.add_argument(
-        "--messages", type=int, default=1000, help="--instructions: N for stream cases"
+        "--messages", type=int, default=500, help="--instructions: N for stream cases"
     )
     parser.add_argument(
         "--case",

@@ -63,7 +63,7 @@ def test_instruction_count_of_one_case_has_the_table_shape() -> None:
     assert "valgrind-" in table  # the header names the versions, valgrind's included
     assert "**sync unary, per call**" in table
     row = re.search(
-        r"^\| raw grpcio stub, same metadata \(baseline\) \| ([\d,]+) \| [\d.]+% "
+        r"^\| raw grpcio stub, same metadata \(baseline\) \| ([\d,]+) \|[^|]*"
         r"\| 1\.000 \| ([\d.,]+) \| 1\.000 \|",
         table,
         re.MULTILINE,
