@@ -1,5 +1,7 @@
 """``python -m bench``: every row, one table, ratios measured in the same run.
 
+``--instructions`` counts CPU instructions per call under valgrind instead,
+for protoreq, raw grpcio and the peers (:mod:`bench.instructions`).
 ``--quick`` shrinks every loop so the smoke test (tests/bench) runs it in
 seconds; its numbers mean nothing. A full run takes about four minutes on two
 cores. See bench/README.md for the latest table and how to read it.
@@ -18,7 +20,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import generator, hedging, imports, interceptors, pooling, streaming, unary
+from bench import generator, hedging, imports, instructions, interceptors, pooling, streaming, unary
 from bench.budget import FULL, QUICK, Budget
 from bench.environment import bench_server, compile_protos
 from bench.stats import Row, render
@@ -72,12 +74,58 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="tiny loops: a smoke test")
     parser.add_argument(
+        "--instructions",
+        action="store_true",
+        help="count CPU instructions per call under valgrind, protoreq and peers (bench/README.md)",
+    )
+    parser.add_argument("--calls", type=int, default=100, help="--instructions: N for unary cases")
+    parser.add_argument(
+        "--messages", type=int, default=500, help="--instructions: N for stream cases"
+    )
+    parser.add_argument(
+        "--case",
+        action="append",
+        default=[],
+        help="--instructions: only this case (group/client, or a group); repeatable",
+    )
+    parser.add_argument(
+        "--annotate",
+        action="append",
+        default=[],
+        help="--instructions: callgrind_annotate's top functions for this case; repeatable",
+    )
+    parser.add_argument("--jobs", type=int, default=2, help="--instructions: valgrind children")
+    parser.add_argument(
+        "--pairs", type=int, default=3, help="--instructions: (N, 3N) window pairs per case"
+    )
+    parser.add_argument("--fair-sched", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--time-windows",
+        type=int,
+        default=5,
+        help="--instructions: native windows for CPU time (0: instructions only)",
+    )
+    parser.add_argument(
         "--only",
         choices=[*RPC_SECTIONS, *OTHER_SECTIONS],
         action="append",
         help="run only this section (repeatable)",
     )
     args = parser.parse_args(argv)
+    if args.instructions:
+        return instructions.main(
+            instructions.Settings(
+                calls=args.calls,
+                messages=args.messages,
+                time_windows=args.time_windows,
+                jobs=args.jobs,
+                cases=tuple(args.case),
+                annotate=tuple(args.annotate),
+                with_time=args.time_windows > 0,
+                pairs=args.pairs,
+                fair_sched=args.fair_sched,
+            )
+        )
     budget = QUICK if args.quick else FULL
     wanted = set(args.only or [*RPC_SECTIONS, *OTHER_SECTIONS])
 
