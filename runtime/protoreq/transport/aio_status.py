@@ -12,6 +12,7 @@ change, nothing is remembered and the INTERNAL passes through unchanged.
 
 from __future__ import annotations
 
+import time
 from typing import Any, Final
 
 import grpc
@@ -25,10 +26,12 @@ _CODES: Final = {code.value[0]: code for code in grpc.StatusCode}
 class FirstStatus:
     """The first status a grpc.aio call ended with, as its done callback saw it."""
 
-    __slots__ = ("_status",)
+    __slots__ = ("_deadline", "_status")
 
-    def __init__(self, call: Any) -> None:
+    def __init__(self, call: Any, deadline: float | None = None) -> None:
         self._status: Any = None
+        self._deadline = deadline
+        """The call's ``time.monotonic()`` deadline: a write cut off by it races the same way."""
         call.add_done_callback(self._remember)
 
     def _remember(self, call: Any) -> None:
@@ -38,8 +41,10 @@ class FirstStatus:
     def correct(self, error: grpc.RpcError) -> grpc.RpcError:
         """``error``, or the status the server sent if grpc.aio replaced it with its INTERNAL."""
         first = self._status
-        if first is None or not _is_write_race(error):
+        if not _is_write_race(error):
             return error
+        if first is None or _CODES.get(first.code()) is grpc.StatusCode.INTERNAL:
+            return self._expired(error)
         code = _CODES.get(first.code())
         if code is None or code in (grpc.StatusCode.OK, grpc.StatusCode.INTERNAL):
             return error  # nothing better to report (an OK reply is gone with the overwrite)
@@ -49,6 +54,23 @@ class FirstStatus:
             first.details() or "",
             tuple((key, value) for key, value in initial),
             tuple((key, value) for key, value in first.trailing_metadata() or ()),
+        )
+
+    def _expired(self, error: grpc.RpcError) -> grpc.RpcError:
+        """DEADLINE_EXCEEDED for the write race past the deadline, else ``error``.
+
+        The deadline ending a bidi call while a ``write()`` is in flight sets off
+        the same INTERNAL, sometimes before the done callbacks have run.
+        """
+        deadline = self._deadline
+        if deadline is None or time.monotonic() < deadline:
+            return error
+        initial = getattr(error, "initial_metadata", lambda: ())() or ()
+        return KnownStatus(
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            "Deadline Exceeded",
+            tuple((key, value) for key, value in initial),
+            (),
         )
 
 

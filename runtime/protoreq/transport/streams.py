@@ -100,7 +100,7 @@ def open_stream_async(
     outgoing = OutgoingMessages(prepared)
     source = async_source(prepared)
     call = multicallable(timeout=prepared.remaining(), metadata=prepared.metadata, **options)
-    first_status = FirstStatus(call)
+    first_status = FirstStatus(call, prepared.deadline)
     outgoing.attach(call.cancel)
     sender = asyncio.get_running_loop().create_task(send_all(call, source, outgoing))
     return AsyncGrpcStream(StreamCore.for_call(prepared, outgoing), call, sender, first_status)
@@ -152,7 +152,7 @@ async def call_client_streaming_async(
         metadata=prepared.metadata,
         **options,
     )
-    first_status = FirstStatus(call)
+    first_status = FirstStatus(call, prepared.deadline)
     outgoing.attach(call.cancel)
     try:
         reply = await call
