@@ -26,9 +26,10 @@ _CODES: Final = {code.value[0]: code for code in grpc.StatusCode}
 class FirstStatus:
     """The first status a grpc.aio call ended with, as its done callback saw it."""
 
-    __slots__ = ("_deadline", "_status")
+    __slots__ = ("_call", "_deadline", "_status")
 
     def __init__(self, call: Any, deadline: float | None = None) -> None:
+        self._call = call
         self._status: Any = None
         self._deadline = deadline
         """The call's ``time.monotonic()`` deadline: a write cut off by it races the same way."""
@@ -40,9 +41,11 @@ class FirstStatus:
 
     def correct(self, error: grpc.RpcError) -> grpc.RpcError:
         """``error``, or the status the server sent if grpc.aio replaced it with its INTERNAL."""
-        first = self._status
         if not _is_write_race(error):
             return error
+        first = self._status
+        if first is None:  # the done callbacks have not run yet: the status may be there already
+            first = _cython_status(self._call)
         if first is None or _CODES.get(first.code()) is grpc.StatusCode.INTERNAL:
             return self._expired(error)
         code = _CODES.get(first.code())
