@@ -24,6 +24,15 @@ from protoreq.errors import InvalidRequestError
 from protoreq.logs import log_payload
 from protoreq.preparation import PreparedCall
 from protoreq.request import BidiStreamingGrpcRequest, ClientStreamingGrpcRequest
+from protoreq.transport.fast_paths import CLOSED_CHANNEL_ERRORS
+
+_CALL_OVER: tuple[type[Exception], ...] = (
+    grpc.RpcError,
+    asyncio.InvalidStateError,
+    *(error for error in CLOSED_CHANNEL_ERRORS if error is not ValueError),
+)
+"""What a write or half-close raises once the call has ended or close() closed its channel
+(grpc.aio's Cython errors; not ``ValueError``, which the caller's messages may raise)."""
 
 Source = Iterable[Any] | AsyncIterable[Any]
 
@@ -176,8 +185,8 @@ async def send_all(call: Any, source: Source, outgoing: OutgoingMessages) -> Non
             for message in source:
                 await call.write(outgoing.accept(message))
         await call.done_writing()
-    except (grpc.RpcError, asyncio.InvalidStateError):
-        pass  # the call is over; its status belongs to the reading side
+    except _CALL_OVER:
+        pass  # the call is over (or close() closed its channel); the reading side reports it
     except Exception as error:  # re-raised to the caller by the stream or call_async()
         outgoing.fail(error)
     finally:
