@@ -316,7 +316,9 @@ class HedgingLayer:
             while hedged.running and not outcomes.empty():  # answered meanwhile: not losers
                 take(*outcomes.get_nowait())
             for key, attempt in list(hedged.running.items()):  # the losers (all, on an interrupt)
-                cancels.pop(key, _no_cancel)()
+                cancel = cancels.pop(key, None)  # None: its outcome arrived meanwhile
+                if cancel is not None:
+                    cancel()
                 self.hooks.attempt_ended(attempt, hedged.cancelled(attempt))
         return hedged.outcome()
 
@@ -369,7 +371,3 @@ def _put(
     outcome: GrpcResponse[Any],
 ) -> None:
     outcomes.put((attempt, outcome))
-
-
-def _no_cancel() -> None:
-    """For an attempt whose outcome arrived meanwhile: nothing left to cancel."""

@@ -16,6 +16,7 @@ override any of them take the general road, which calls them as before.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 import sys
 import time
@@ -71,6 +72,11 @@ class CallDefaults:
     """Adds a hint to the details of an UNAVAILABLE status (secure channels: TLS trouble)."""
     hedging: HedgingPolicy | None = None
     """Hedges the RPCs the client's default retry would cover, instead of retrying them."""
+    idempotent_retry: RetryPolicy | None = dataclasses.field(init=False, default=None)
+    """The retry policy of calls the defaults cover: ``retry``, unless the client hedges them."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "idempotent_retry", self.retry if self.hedging is None else None)
 
 
 @dataclass(slots=True)
@@ -366,8 +372,7 @@ def prepare(  # noqa: PLR0915  # one function on purpose: it runs for every call
         if plan.rpc is None:  # resolved per call: the default policy depends on it
             retry, hedging = _resilience(checked, rpc, defaults)
         elif plan.client_retry:
-            hedging = defaults.hedging
-            retry = defaults.retry if hedging is None else None
+            retry, hedging = defaults.idempotent_retry, defaults.hedging
         else:
             retry = hedging = None
         compression = None
@@ -478,9 +483,7 @@ def _resilience(
         return chosen, None
     if not rpc.idempotency.safe_to_retry:
         return None, None
-    if defaults.hedging is not None:
-        return None, defaults.hedging
-    return defaults.retry, None
+    return defaults.idempotent_retry, defaults.hedging
 
 
 def _check_kind(request: AnyRequest, rpc: RpcMethod[Any, Any], *, streaming_response: bool) -> None:

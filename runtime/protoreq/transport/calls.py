@@ -144,7 +144,7 @@ class Transport:
             )
         except CLOSED_CHANNEL_ERRORS as error:
             on_done(self.refused_by_closed_channel(prepared, error))
-            return _nothing_to_cancel
+            return nothing_to_cancel
 
         def finished(future: grpc.Future[Any]) -> None:
             if future.cancelled():
@@ -270,8 +270,8 @@ class Transport:
         return True
 
 
-def _nothing_to_cancel() -> None:
-    """The cancel of an attempt grpcio refused: it never started."""
+def nothing_to_cancel() -> None:
+    """The cancel of an attempt that never started (refused, or no endpoint to send it to)."""
 
 
 def _wait_ready_public(channel: grpc.Channel, until: float) -> bool:

@@ -34,7 +34,7 @@ from protoreq.preparation import PreparedCall
 from protoreq.resolvers import Resolver, Subscription, authority_of, joined
 from protoreq.response import GrpcResponse
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
-from protoreq.transport.calls import CallOptions, Transport
+from protoreq.transport.calls import CallOptions, Transport, nothing_to_cancel
 from protoreq.transport.channels import ChannelPool
 from protoreq.transport.fast_paths import sync_channel_ready_now
 from protoreq.transport.streams import ended_stream, ended_stream_async
@@ -454,7 +454,7 @@ class EndpointTransport:
         endpoint = endpoints.enter_sync(prepared)
         if endpoint is None:
             on_done(endpoints.no_endpoint(prepared))
-            return _nothing_to_cancel
+            return nothing_to_cancel
         release = endpoints.done_callback(endpoint)
 
         def finished(outcome: GrpcResponse[Any]) -> None:
@@ -579,7 +579,3 @@ class EndpointTransport:
             for wait in waits:
                 wait.cancel()
         return any(not wait.cancelled() and wait.exception() is None for wait in done)
-
-
-def _nothing_to_cancel() -> None:
-    """The cancel of a hedge that found no endpoint: it never started."""
