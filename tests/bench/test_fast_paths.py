@@ -14,6 +14,7 @@ import pytest
 
 from protoreq import GrpcClient, GrpcResponse
 from protoreq.transport import calls as client_module
+from protoreq.transport import channels as channels_module
 from protoreq.transport import fast_paths as internals
 from protos.user_protoreq import GetUserGrpcRequest
 
@@ -72,10 +73,28 @@ def test_sync_public_path_answers_the_same(
     assert public[3][5] == ["BadRequest"]  # rich details decoded
 
 
+def test_the_async_fast_path_is_in_use() -> None:
+    assert internals.aio_fast_path_holds(), "grpcio changed: async calls run in grpc.aio's task"
+
+
+async def test_async_calls_run_on_the_fast_path(target: str) -> None:
+    async with GrpcClient(target) as client:
+        assert (await client.call_async(GetUserGrpcRequest(user_id="1"))).is_success()
+        channels = client._channels
+        assert isinstance(channels, channels_module.ChannelPool)
+        slot = channels.async_slot()
+        callers = list(slot.callables["unary_unary"].values())
+    assert callers
+    assert all(isinstance(caller, internals.AioUnaryUnary) for caller in callers)
+
+
 async def test_async_public_path_answers_the_same(target: str) -> None:
     fast = await _async_calls(target)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(client_module, "finished_metadata", lambda call: None)
+        patch.setattr(channels_module, "aio_unary_unary", internals.PublicAioUnaryUnary)
         public = await _async_calls(target)
+        patch.setattr(internals, "finished_metadata", lambda call: None)
+        public_metadata = await _async_calls(target)
     assert public == fast
+    assert public_metadata == fast
     assert fast == _sync_calls(target)  # and sync and async agree

@@ -24,7 +24,6 @@ from protoreq.streaming import AsyncGrpcStream, GrpcStream
 from protoreq.transport.channels import ChannelPool, ChannelSlot
 from protoreq.transport.fast_paths import (
     CLOSED_CHANNEL_ERRORS,
-    finished_metadata,
     sync_channel_ready_now,
     unary_call,
 )
@@ -98,21 +97,15 @@ class Transport:
         if prepared.message is None:
             return await self._client_streaming_async(slot, prepared)
         rpc = prepared.rpc
-        multicallable = slot.callables["unary_unary"].get(rpc.path) or slot.callable(
-            "unary_unary", rpc
-        )
+        unary = slot.callables["unary_unary"].get(rpc.path) or slot.callable("unary_unary", rpc)
         deadline = prepared.deadline
         try:
-            call = multicallable(
+            reply, received = await unary(
                 prepared.message,
-                timeout=None if deadline is None else deadline - time.monotonic(),
-                metadata=prepared.metadata,
-                **(self.call_options if prepared.compression is None else self.options(prepared)),
+                None if deadline is None else deadline - time.monotonic(),
+                prepared.metadata,
+                self.call_options if prepared.compression is None else self.options(prepared),
             )
-            reply = await call
-            received = finished_metadata(call)
-            if received is None:  # grpcio changed its internals: ask the public way
-                received = (await call.initial_metadata(), await call.trailing_metadata())
         except grpc.RpcError as error:
             return prepared.failed(error)
         except CLOSED_CHANNEL_ERRORS as error:

@@ -26,7 +26,11 @@ from protoreq.channel import ChannelSettings
 from protoreq.errors import ClientClosedError
 from protoreq.method import Cardinality, RpcMethod
 from protoreq.sharing import SharedChannels
-from protoreq.transport.fast_paths import close_aio_channel_now, on_public_road
+from protoreq.transport.fast_paths import (
+    aio_unary_unary,
+    close_aio_channel_now,
+    on_public_road,
+)
 
 _CLOSE_WAIT_SECONDS: Final = 5.0
 _CLOSE_POLL_SECONDS: Final = 0.02
@@ -49,7 +53,8 @@ class ChannelSlot:
         Made as grpc's generated stubs make theirs, as a registered method, so
         grpc core resolves the method path once per channel, not once per call.
         One that is not grpcio's own (an intercepted or instrumented channel)
-        is wrapped for the public road here, once, not checked per call.
+        is wrapped for the public road here, once, not checked per call; a
+        grpc.aio unary one is wrapped in the caller that awaits it whole.
         """
         made = self.callables[kind]
         found = made.get(rpc.path)
@@ -63,6 +68,8 @@ class ChannelSlot:
             )
             if not isinstance(self.channel, grpc.aio.Channel):  # aio interceptors keep its types
                 found = on_public_road(kind, found)
+            elif kind == "unary_unary":  # awaited as a whole: see fast_paths.AioUnaryUnary
+                found = aio_unary_unary(found)
             made[rpc.path] = found
         return found
 

@@ -11,11 +11,18 @@ APIs alone would spend most of that 5 %:
 * grpc.aio's ``initial_metadata()`` and ``trailing_metadata()`` are two more
   awaits per call that each wrap the raw tuples in an ``aio.Metadata``;
   :func:`finished_metadata` reads the tuples from the finished Cython call, as
-  grpc.aio's own ``__await__`` does.
+  grpc.aio's own ``__await__`` does;
+* a grpc.aio unary call runs in a task of its own, which the caller's task
+  then awaits: a second coroutine, a loop iteration and a Python call object
+  per call. :class:`AioUnaryUnary` runs the Cython call's one batch in the
+  caller's own task instead, doing what grpc.aio's ``UnaryUnaryCall`` does
+  around it (deadline, cancellation, the channel's record of calls that
+  ``close()`` cancels).
 
-Both are feature-detected once, at import; if grpcio changes what they rely
-on, the public APIs are used instead (tests/bench/test_fast_paths.py runs
-both ways against a real server).
+Each is feature-detected once (the sync ones at import, the aio one at the
+first grpc.aio multicallable, since sync programs never import grpc.aio); if
+grpcio changes what they rely on, the public APIs are used instead
+(tests/bench/test_fast_paths.py runs both ways against a real server).
 
 And both hold only for grpcio's own objects. An intercepted channel
 (``grpc.intercept_channel``, or OpenTelemetry's instrumentation, which wraps
@@ -27,9 +34,12 @@ the public road in front of any that is not grpcio's own.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import importlib
 import inspect
-from collections.abc import Callable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterator, Mapping, MutableSet
 from typing import Any, Final
 
 import grpc
@@ -243,6 +253,167 @@ def on_public_road(kind: str, multicallable: Any) -> Any:
     ):
         return PublicStreaming(multicallable)
     return multicallable  # stream_unary: future() is public; and what the tests add
+
+
+class PublicAioUnaryUnary:
+    """A grpc.aio unary multicallable called the public way: its call object, awaited.
+
+    For intercepted grpc.aio channels, calls that ask for compression, and
+    grpcio versions whose internals :class:`AioUnaryUnary` does not recognise.
+    """
+
+    __slots__ = ("_multicallable",)
+
+    def __init__(self, multicallable: Any) -> None:
+        self._multicallable = multicallable
+
+    async def __call__(
+        self, message: Any, timeout: float | None, metadata: Any, options: Options
+    ) -> tuple[Any, Any]:
+        call = self._multicallable(message, timeout=timeout, metadata=metadata, **options)
+        reply = await call
+        received = finished_metadata(call)
+        if received is None:  # grpcio changed its internals: ask the public way
+            received = (await call.initial_metadata(), await call.trailing_metadata())
+        return reply, received
+
+
+class _CallInFlight:
+    """What grpc.aio's ``Channel.close()`` needs of a call it must cancel: done, code, cancel."""
+
+    __slots__ = ("__weakref__", "_call")  # grpc.aio keeps its calls in a WeakSet
+
+    def __init__(self, call: Any) -> None:
+        self._call = call
+
+    def done(self) -> bool:
+        return bool(self._call.done())
+
+    async def code(self) -> object:  # close(grace) waits on it; the value is not read
+        return await self._call.status()
+
+    def cancel(self) -> bool:
+        if self._call.done():
+            return False
+        self._call.cancel(_aio_internals().cancelled_details)
+        return True
+
+
+class _AioInternals:
+    """The grpc.aio and Cython names :class:`AioUnaryUnary` uses, found once."""
+
+    __slots__ = ("cancelled_details", "census_context", "multicallable_class", "rpc_error")
+
+    def __init__(self) -> None:
+        from grpc._cython import cygrpc  # noqa: PLC0415
+        from grpc.aio import _call, _channel  # noqa: PLC0415
+
+        self.multicallable_class: Any = _channel.UnaryUnaryMultiCallable
+        self.rpc_error: Callable[[Any, Any], grpc.RpcError] = _call._create_rpc_error
+        self.cancelled_details: str = _call._LOCAL_CANCELLATION_DETAILS
+        self.census_context: Callable[[], Any] = cygrpc.build_census_context
+        if not callable(getattr(cygrpc._AioCall, "unary_unary", None)):
+            raise AttributeError("_AioCall.unary_unary")
+        if not callable(getattr(_channel.Channel, "_register_call", None)):
+            raise AttributeError("Channel._register_call")  # older: close() finds calls by task
+
+
+@functools.cache
+def _aio_internals() -> _AioInternals:
+    return _AioInternals()
+
+
+def aio_fast_path_holds() -> bool:
+    """Whether :class:`AioUnaryUnary` can run grpc.aio unary calls in the caller's task."""
+    try:
+        _aio_internals()
+    except (ImportError, AttributeError, TypeError):
+        return False
+    return True
+
+
+class AioUnaryUnary:
+    """A grpc.aio unary call, run in the caller's task: grpc.aio's ``UnaryUnaryCall`` without it.
+
+    ``await unary(message, timeout, metadata, options) -> (reply, received)``,
+    as :func:`unary_call` answers sync calls: failures raise grpc.aio's
+    ``AioRpcError`` (built by grpc.aio's own function), a call cancelled under
+    it (``close()``) raises ``CancelledError`` as grpc.aio's does, and a reply
+    that does not parse comes back as ``None``. ``compression`` goes the
+    public way (grpc.aio adds it to the metadata itself).
+    """
+
+    __slots__ = (
+        "_active_calls",
+        "_channel",
+        "_deserialize",
+        "_handle",
+        "_method",
+        "_public",
+        "_serialize",
+    )
+
+    def __init__(self, multicallable: Any) -> None:
+        self._public = PublicAioUnaryUnary(multicallable)
+        self._channel = multicallable._channel
+        self._method: bytes = multicallable._method
+        self._serialize: Callable[[Any], bytes] = multicallable._request_serializer
+        self._deserialize: Callable[[bytes], Any] = multicallable._response_deserializer
+        self._handle = multicallable._registered_call_handle
+        self._active_calls: MutableSet[Any] = multicallable._python_channel._active_calls
+
+    async def __call__(
+        self, message: Any, timeout: float | None, metadata: Any, options: Options
+    ) -> tuple[Any, ReceivedPairs]:
+        if options:
+            if "compression" in options:
+                return await self._public(message, timeout, metadata, options)
+            credentials = options.get("credentials")
+            wait_for_ready = options.get("wait_for_ready")
+        else:
+            credentials = wait_for_ready = None
+        call = self._channel.call(
+            self._method,
+            None if timeout is None else time.time() + timeout,
+            credentials,
+            wait_for_ready,
+            self._handle,
+        )
+        in_flight = _CallInFlight(call)
+        active = self._active_calls
+        active.add(in_flight)
+        internals = _aio_internals()
+        try:
+            serialized = await call.unary_unary(
+                self._serialize(message), metadata, internals.census_context()
+            )
+        except BaseException:  # our task was cancelled, or the coroutine closed: end the RPC
+            if not call.done():
+                call.cancel(internals.cancelled_details)
+            raise
+        finally:
+            active.discard(in_flight)
+        if serialized is None:
+            if call.is_locally_cancelled():
+                raise asyncio.CancelledError
+            raise internals.rpc_error(call._initial_metadata, call._status)
+        try:
+            reply = self._deserialize(serialized)
+        except Exception:  # grpc.aio answers None too, and the caller reports it
+            reply = None
+        return reply, (call._initial_metadata, call._status.trailing_metadata())
+
+
+def aio_unary_unary(multicallable: Any) -> AioUnaryUnary | PublicAioUnaryUnary:
+    """The fast or the public caller for a grpc.aio unary multicallable, chosen once."""
+    if (
+        aio_fast_path_holds()
+        and type(multicallable) is _aio_internals().multicallable_class
+        and not multicallable._interceptors
+        and isinstance(getattr(multicallable._python_channel, "_active_calls", None), MutableSet)
+    ):
+        return AioUnaryUnary(multicallable)
+    return PublicAioUnaryUnary(multicallable)
 
 
 _COMPRESSION_REQUEST_KEY: Final = "grpc-internal-encoding-request"
