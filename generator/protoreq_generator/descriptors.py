@@ -559,17 +559,18 @@ class _FileBuilder:
                     abc.add("Iterable")
                 if not one.typed:
                     typing.add("Any")
-        if self.keyword_aliases:
-            typing.add("TYPE_CHECKING")
+        annotations: set[str] = set()  # spelt only in annotations: imported for type checkers
         if self.options.facade and services:
-            runtime.add("GrpcCaller")
+            annotations.add("GrpcCaller")
             for method in methods:
                 if method.cardinality.streams_responses:
-                    runtime.update(("GrpcStream", "AsyncGrpcStream"))
+                    annotations.update(("GrpcStream", "AsyncGrpcStream"))
                 else:
-                    runtime.add("GrpcResponse")
+                    annotations.add("GrpcResponse")
                 if method.pagination is not None:
                     runtime.update(("Pager", "AsyncPager"))
+        if self.keyword_aliases or annotations:
+            typing.add("TYPE_CHECKING")
         if any(method.operation is not None for method in methods):
             runtime.add("OperationTypes")
         stdlib = (_name_import("collections.abc", abc), _name_import("typing", typing))
@@ -579,6 +580,7 @@ class _FileBuilder:
             stdlib_imports=tuple(imported for imported in stdlib if imported.names),
             runtime_import=_name_import("protoreq", runtime) if runtime else None,
             helper_import=_name_import("protoreq.generated", helpers) if helpers else None,
+            annotation_import=_name_import("protoreq", annotations) if annotations else None,
             pb2_imports=self.imports.statements(),
             keyword_aliases=tuple(
                 sorted(self.keyword_aliases.values(), key=lambda alias: alias.name)

@@ -252,6 +252,10 @@ class File:
     """``from protoreq import ...``; ``None`` when nothing is needed (services without RPCs)."""
     helper_import: NameImport | None
     """``from protoreq.generated import ...``: helpers only some modules need."""
+    annotation_import: NameImport | None
+    """``from protoreq import ...`` under ``if TYPE_CHECKING:``: names the module spells only in
+    annotations (the facades' ``GrpcCaller``, ``GrpcResponse``, streams), so importing it does
+    not load the response and stream modules (issue 16's import budget)."""
     pb2_imports: tuple[ImportStatement, ...]
     """The ``_pb2`` modules, in isort's order: ``import`` statements first, then by package."""
     keyword_aliases: tuple[KeywordAlias, ...]

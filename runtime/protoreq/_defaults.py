@@ -1,4 +1,5 @@
-"""The sentinel that lets ``None`` keep its meaning.
+"""What every request starts from: the sentinel that lets ``None`` keep its meaning, and the
+name of the trace-id header.
 
 ``timeout=None`` means "no deadline" in gRPC, so "not given, use the client's
 default" needs a value of its own, as in httpx's ``USE_CLIENT_DEFAULT``.
@@ -21,3 +22,8 @@ class UseClientDefault(enum.Enum):
 
 USE_CLIENT_DEFAULT: Final = UseClientDefault.USE_CLIENT_DEFAULT
 """Leave this setting to the client (its ``timeout=``, ``retry=`` ...)."""
+
+
+TRACE_ID_KEY: Final = "x-trace-id"
+"""The metadata key that carries a call's trace id (here, not in :mod:`protoreq.tracing`, so
+that request classes can name it without importing the tracing machinery)."""

@@ -21,7 +21,6 @@ requests keep subclassing the public kinds, where ``service_name()``,
 
 from __future__ import annotations
 
-import copy
 from collections.abc import AsyncIterable, Callable, Iterable, Mapping
 from typing import Any, ClassVar, Generic, ParamSpec, Self, TypeVar, cast
 
@@ -142,6 +141,8 @@ class GeneratedPaginatedGrpcRequest(GeneratedGrpcRequest[ReqT, RespT], Generic[R
         message = type(self._message)()
         message.CopyFrom(self._message)
         message.page_token = token  # type: ignore[attr-defined]  # AIP-158: a string field
+        import copy  # noqa: PLC0415  # once per page; not loaded by every generated module's import
+
         request = copy.copy(self)
         request._message = message
         return request

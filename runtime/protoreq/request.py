@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterable, Iterable, Mapping
+from types import ModuleType
 from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
-from protoreq._defaults import USE_CLIENT_DEFAULT, UseClientDefault
-from protoreq.context import RequestContext, new_trace_id
+from protoreq._defaults import TRACE_ID_KEY, USE_CLIENT_DEFAULT, UseClientDefault
 from protoreq.method import ReqT, RespT, RpcMethod
-from protoreq.tracing import TRACE_ID_KEY
 
 if TYPE_CHECKING:
     import grpc
@@ -70,6 +69,20 @@ class _RequestSettings(ABC):
         return USE_CLIENT_DEFAULT
 
 
+_context: ModuleType | None = None
+""":mod:`protoreq.context`, once a request asks for its trace id: loaded then, not when request
+classes are defined, so a program that only imports generated modules (a CLI's ``--help``)
+does not pay for it."""
+
+
+def _load_context() -> ModuleType:
+    global _context  # noqa: PLW0603  # set once, on the first request's metadata()
+    import protoreq.context  # noqa: PLC0415
+
+    _context = protoreq.context
+    return _context
+
+
 class _RequestDefaults(_RequestSettings):
     """The defaults of the original design's ``BaseGrpcRequest``.
 
@@ -98,7 +111,8 @@ class _RequestDefaults(_RequestSettings):
         ``-> dict[str, str]`` returning ``{**super().metadata(), ...}``, type-check;
         values are validated when the call is made.
         """
-        trace_id = RequestContext.get_trace_id() or new_trace_id()
+        context = _context or _load_context()
+        trace_id = context.RequestContext.get_trace_id() or context.new_trace_id()
         if self._extra_metadata:
             return {TRACE_ID_KEY: trace_id, **self._extra_metadata}
         return {TRACE_ID_KEY: trace_id}

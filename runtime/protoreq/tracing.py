@@ -8,11 +8,16 @@ pay nothing on the call path.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
+from protoreq._defaults import TRACE_ID_KEY
 from protoreq.context import RequestContext, new_trace_id
-from protoreq.metadata import MetadataPairs
 
-TRACE_ID_KEY = "x-trace-id"
+if TYPE_CHECKING:
+    from protoreq.metadata import MetadataPairs
+
+__all__ = ["OTEL_MODULE", "TRACE_ID_KEY", "with_trace_headers", "with_w3c_headers"]
+
 OTEL_MODULE = "opentelemetry.trace"
 """In ``sys.modules`` once the application uses OpenTelemetry; only then can a span be active."""
 

@@ -228,11 +228,23 @@ def test_oneofs_of_two_or_more_members_are_listed() -> None:
 def test_services_without_rpcs_import_only_what_they_use() -> None:
     empty = make_file("e.proto", services=[make_service("Nothing")])
     built = build_one(empty)
-    assert built.stdlib_imports == ()
-    assert built.runtime_import is not None
-    assert built.runtime_import.names == ("GrpcCaller",)
+    assert [(imp.module, imp.names) for imp in built.stdlib_imports] == [
+        ("typing", ("TYPE_CHECKING",))
+    ]
+    assert built.runtime_import is None  # the facade names GrpcCaller in annotations only
+    assert built.annotation_import is not None
+    assert built.annotation_import.names == ("GrpcCaller",)
     bare = build_one(empty, facade=False)
     assert (bare.stdlib_imports, bare.runtime_import, bare.pb2_imports) == ((), None, ())
+    assert bare.annotation_import is None
+
+
+def test_facade_names_used_only_in_annotations_are_imported_for_type_checkers() -> None:
+    built = build_one(unary_file(make_field("x", 1)))
+    assert built.runtime_import is not None
+    assert "GrpcResponse" not in built.runtime_import.names
+    assert built.annotation_import is not None
+    assert built.annotation_import.names == ("GrpcCaller", "GrpcResponse")
 
 
 def test_escaping_of_field_names() -> None:
@@ -367,8 +379,10 @@ def test_cardinality_idempotency_deprecation_and_comments() -> None:
     assert built.services[0].doc == ("The service.",)
     assert built.methods[2].fields == ()  # streaming requests take messages=, not fields
     assert built.runtime_import is not None
-    runtime = built.runtime_import.names
-    assert {"GrpcStream", "AsyncGrpcStream", "GrpcResponse", "GrpcCaller"} <= set(runtime)
+    assert built.annotation_import is not None
+    annotated = set(built.annotation_import.names)
+    assert annotated == {"GrpcStream", "AsyncGrpcStream", "GrpcResponse", "GrpcCaller"}
+    assert not annotated & set(built.runtime_import.names)
     assert built.has_deprecated
 
 
@@ -378,6 +392,7 @@ def test_facade_off_drops_client_imports() -> None:
     assert built.runtime_import is not None
     assert "GrpcClient" not in built.runtime_import.names
     assert "GrpcResponse" not in built.runtime_import.names
+    assert built.annotation_import is None
 
 
 def test_cross_file_types_and_same_named_modules() -> None:

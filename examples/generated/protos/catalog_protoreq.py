@@ -5,20 +5,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
     Cardinality,
     GeneratedGrpcRequest,
-    GrpcCaller,
-    GrpcResponse,
     Idempotency,
     RpcMethod,
     UseClientDefault,
 )
 
 from protos import catalog_pb2
+
+if TYPE_CHECKING:
+    from protoreq import GrpcCaller, GrpcResponse
 
 
 class GetProductGrpcRequest(

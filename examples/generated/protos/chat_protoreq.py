@@ -5,25 +5,24 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Iterable, Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
-    AsyncGrpcStream,
     Cardinality,
     GeneratedBidiStreamingGrpcRequest,
     GeneratedClientStreamingGrpcRequest,
     GeneratedGrpcRequest,
     GeneratedServerStreamingGrpcRequest,
-    GrpcCaller,
-    GrpcResponse,
-    GrpcStream,
     Idempotency,
     RpcMethod,
     UseClientDefault,
 )
 
 from protos import chat_pb2
+
+if TYPE_CHECKING:
+    from protoreq import AsyncGrpcStream, GrpcCaller, GrpcResponse, GrpcStream
 
 
 class SendGrpcRequest(GeneratedGrpcRequest[chat_pb2.ChatMessage, chat_pb2.ChatMessage]):

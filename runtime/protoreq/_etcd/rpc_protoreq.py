@@ -6,23 +6,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterable, Iterable, Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
-    AsyncGrpcStream,
     Cardinality,
     GeneratedBidiStreamingGrpcRequest,
     GeneratedGrpcRequest,
-    GrpcCaller,
-    GrpcResponse,
-    GrpcStream,
     Idempotency,
     RpcMethod,
     UseClientDefault,
 )
 
 from protoreq._etcd import rpc_pb2
+
+if TYPE_CHECKING:
+    from protoreq import AsyncGrpcStream, GrpcCaller, GrpcResponse, GrpcStream
 
 
 class RangeGrpcRequest(GeneratedGrpcRequest[rpc_pb2.RangeRequest, rpc_pb2.RangeResponse]):

@@ -5,23 +5,22 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
-    AsyncGrpcStream,
     Cardinality,
     GeneratedGrpcRequest,
     GeneratedServerStreamingGrpcRequest,
-    GrpcCaller,
-    GrpcResponse,
-    GrpcStream,
     Idempotency,
     RpcMethod,
     UseClientDefault,
 )
 
 from protoreq._health import health_pb2
+
+if TYPE_CHECKING:
+    from protoreq import AsyncGrpcStream, GrpcCaller, GrpcResponse, GrpcStream
 
 
 class CheckGrpcRequest(

@@ -5,15 +5,13 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
     AsyncPager,
     Cardinality,
     GeneratedPaginatedGrpcRequest,
-    GrpcCaller,
-    GrpcResponse,
     Idempotency,
     Pager,
     RpcMethod,
@@ -21,6 +19,9 @@ from protoreq import (
 )
 
 from protos import bookshelf_pb2
+
+if TYPE_CHECKING:
+    from protoreq import GrpcCaller, GrpcResponse
 
 
 class ListBooksGrpcRequest(

@@ -5,20 +5,21 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
     Cardinality,
     GeneratedGrpcRequest,
-    GrpcCaller,
-    GrpcResponse,
     Idempotency,
     RpcMethod,
     UseClientDefault,
 )
 
 from protos import order_pb2
+
+if TYPE_CHECKING:
+    from protoreq import GrpcCaller, GrpcResponse
 
 
 class CreateOrderGrpcRequest(GeneratedGrpcRequest[order_pb2.CreateOrderRequest, order_pb2.Order]):

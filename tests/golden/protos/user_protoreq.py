@@ -5,20 +5,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from protoreq import (
     USE_CLIENT_DEFAULT,
     Cardinality,
     GeneratedGrpcRequest,
-    GrpcCaller,
-    GrpcResponse,
     Idempotency,
     RpcMethod,
     UseClientDefault,
 )
 
 from protos import user_pb2
+
+if TYPE_CHECKING:
+    from protoreq import GrpcCaller, GrpcResponse
 
 
 class GetUserGrpcRequest(GeneratedGrpcRequest[user_pb2.GetUserRequest, user_pb2.User]):
