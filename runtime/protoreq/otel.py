@@ -16,7 +16,11 @@ renamed ``rpc.response.status_code`` to ``rpc.status_code``):
 * one ``INTERNAL`` child span per attempt, ``Attempt.{rpc.method}`` (gRFC A72's
   name), with ``protoreq.attempt`` (1, 2, ...), ``protoreq.retry.backoff`` (the
   seconds waited before it) and the attempt's own status; its context is what
-  ``traceparent`` carries to the server;
+  ``traceparent`` carries to the server. With ``attempt_spans="retried"`` a call
+  answered by its first attempt has no attempt span (the call span is the
+  server's parent, as with Go's otelgrpc): attempt 1's span is written, with
+  its own start time, only once a second attempt starts. An attempt span costs
+  about as much as the call span, and most calls make one attempt;
 * the histograms ``rpc.client.call.duration`` (seconds, the whole call, with the
   span's attributes) and ``grpc.client.attempt.duration`` (seconds, per attempt;
   semconv has no attempt metric, so gRFC A66's name and labels ``grpc.method``,
@@ -47,7 +51,7 @@ import os
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Final, TypeAlias
+from typing import Any, Final, Literal, TypeAlias
 
 try:
     from opentelemetry import context, metrics, propagate, trace
@@ -73,7 +77,7 @@ from protoreq.interceptors import (
 from protoreq.response import GrpcResponse
 from protoreq.streaming import AsyncGrpcStream, GrpcStream
 
-__all__ = ["SEMCONV_SCHEMA_URL", "OpenTelemetryInterceptor", "server_address"]
+__all__ = ["SEMCONV_SCHEMA_URL", "AttemptSpans", "OpenTelemetryInterceptor", "server_address"]
 
 SEMCONV_SCHEMA_URL: Final = "https://opentelemetry.io/schemas/1.44.0"
 
@@ -211,6 +215,21 @@ class _MethodNames:
     attempt_metric_attributes: Mapping[str, AttributeValue]
 
 
+AttemptSpans: TypeAlias = Literal["always", "retried"]
+"""When attempt spans are written: for every attempt, or only for calls that make more than one."""
+_ATTEMPT_SPANS: Final = ("always", "retried")
+
+
+@dataclass(slots=True)
+class _FirstAttempt:
+    """Attempt 1 without a span yet (``attempt_spans="retried"``): what its span would say."""
+
+    start_ns: int
+    started: float
+    ended: tuple[grpc.StatusCode, str, int] | None = None
+    """How it ended (status, details, end time in ns), once it has."""
+
+
 @dataclass(slots=True)
 class _CallTelemetry:
     """One call's span, its open attempt spans and their start times (``call.state[self]``)."""
@@ -220,6 +239,8 @@ class _CallTelemetry:
     started: float
     attempts: dict[int, tuple[Span, float]] = field(default_factory=dict)
     """Open attempt spans and their start times, by attempt number (hedges overlap)."""
+    first: _FirstAttempt | None = None
+    """Attempt 1 while it has no span (``attempt_spans="retried"``)."""
     ended: bool = False
 
 
@@ -227,14 +248,22 @@ class OpenTelemetryInterceptor(Interceptor):
     """Spans and duration metrics for every call, per the RPC semantic conventions.
 
     ``tracer_provider`` / ``meter_provider`` default to OpenTelemetry's global
-    ones (resolved lazily by the API, so configuring them later works).
+    ones (resolved lazily by the API, so configuring them later works); a
+    ``metrics.NoOpMeterProvider()`` turns the histograms off. ``attempt_spans``
+    is ``"always"`` (gRFC A72: a span per attempt) or ``"retried"`` (attempt
+    spans only for calls that make more than one attempt).
     """
 
     def __init__(
         self,
         tracer_provider: trace.TracerProvider | None = None,
         meter_provider: metrics.MeterProvider | None = None,
+        *,
+        attempt_spans: AttemptSpans = "always",
     ) -> None:
+        if attempt_spans not in _ATTEMPT_SPANS:
+            raise ValueError(f"attempt_spans must be 'always' or 'retried', not {attempt_spans!r}")
+        self._lazy_first_attempt = attempt_spans == "retried"
         self._current, self._old = emitted_conventions(
             os.environ.get("OTEL_SEMCONV_STABILITY_OPT_IN")
         )
@@ -274,7 +303,8 @@ class OpenTelemetryInterceptor(Interceptor):
 
     def __repr__(self) -> str:
         forms = [name for name, on in (("current", self._current), ("old", self._old)) if on]
-        return f"OpenTelemetryInterceptor(semconv={'+'.join(forms)})"
+        attempts = ", attempt_spans='retried'" if self._lazy_first_attempt else ""
+        return f"OpenTelemetryInterceptor(semconv={'+'.join(forms)}{attempts})"
 
     # -- names and attributes, once per (method, target) ---------------------------------------
 
@@ -372,27 +402,69 @@ class OpenTelemetryInterceptor(Interceptor):
         telemetry: _CallTelemetry | None = call.state.get(self)
         if telemetry is None:
             return
-        attributes: Attributes = {ATTEMPT: call.attempt}
-        if call.attempt > 1:
-            attributes[RETRY_BACKOFF] = call.backoff
         parent = trace.set_span_in_context(telemetry.span)
-        span = self._tracer.start_span(
+        if self._lazy_first_attempt:
+            if call.attempt == 1:
+                telemetry.first = _FirstAttempt(time.time_ns(), time.monotonic())
+                self._send_traceparent(call, telemetry.span, parent)  # the call span's
+                return
+            self._open_first_attempt(telemetry, parent)
+        span = self._start_attempt_span(telemetry, parent, call.attempt, call.backoff)
+        telemetry.attempts[call.attempt] = (span, time.monotonic())
+        self._send_traceparent(call, span, trace.set_span_in_context(span, parent))
+
+    def _start_attempt_span(
+        self,
+        telemetry: _CallTelemetry,
+        parent: Any,
+        attempt: int,
+        backoff: float,
+        start_time: int | None = None,
+    ) -> Span:
+        attributes: Attributes = {ATTEMPT: attempt}
+        if attempt > 1:
+            attributes[RETRY_BACKOFF] = backoff
+        return self._tracer.start_span(
             telemetry.names.attempt_span_name,
             context=parent,
             kind=SpanKind.INTERNAL,
             attributes={**telemetry.names.span_attributes, **attributes},
+            start_time=start_time,
         )
-        telemetry.attempts[call.attempt] = (span, time.monotonic())
+
+    def _open_first_attempt(self, telemetry: _CallTelemetry, parent: Any) -> None:
+        """A second attempt starts: attempt 1's span is written now, with its own times."""
+        first = telemetry.first
+        if first is None:
+            return
+        telemetry.first = None
+        span = self._start_attempt_span(telemetry, parent, 1, 0.0, start_time=first.start_ns)
+        if first.ended is None:  # still running (a hedge overtakes it): ends when it does
+            telemetry.attempts[1] = (span, first.started)
+            return
+        code, details, end_ns = first.ended
+        self._set_attempt_status(span, code, details)
+        span.end(end_time=end_ns)
+
+    @staticmethod
+    def _send_traceparent(call: ClientCall, span: Span, span_in_context: Any) -> None:
         if span.get_span_context().is_valid:
             carrier: dict[str, str] = {}
-            propagate.inject(carrier, context=trace.set_span_in_context(span, parent))
+            propagate.inject(carrier, context=span_in_context)
             for key, value in carrier.items():
                 call.set_metadata(key, value)  # replaces a traceparent from the enclosing span
 
     def on_attempt_end(self, call: ClientCall, outcome: GrpcResponse[Any]) -> None:
         telemetry: _CallTelemetry | None = call.state.get(self)
-        if telemetry is not None:
-            self._end_attempt(telemetry, call.attempt, outcome.status_code(), outcome.details())
+        if telemetry is None:
+            return
+        first = telemetry.first
+        if first is not None and call.attempt == 1:
+            code = outcome.status_code()
+            first.ended = (code, outcome.details(), time.time_ns())
+            self._record_attempt(telemetry, first.started, code)
+            return
+        self._end_attempt(telemetry, call.attempt, outcome.status_code(), outcome.details())
 
     def _end_attempt(
         self, telemetry: _CallTelemetry, attempt: int, code: grpc.StatusCode, details: str
@@ -401,12 +473,20 @@ class OpenTelemetryInterceptor(Interceptor):
         if opened is None:
             return
         span, started = opened
+        self._set_attempt_status(span, code, details)
+        span.end()
+        self._record_attempt(telemetry, started, code)
+
+    def _set_attempt_status(self, span: Span, code: grpc.StatusCode, details: str) -> None:
         if span.is_recording():
             current, old = self._status_attributes(code)
             span.set_attributes({**current, **old})
             if code is not _OK:
                 span.set_status(Status(StatusCode.ERROR, details or None))
-        span.end()
+
+    def _record_attempt(
+        self, telemetry: _CallTelemetry, started: float, code: grpc.StatusCode
+    ) -> None:
         self._attempt_duration.record(
             time.monotonic() - started,
             {**telemetry.names.attempt_metric_attributes, GRPC_STATUS: code.name},

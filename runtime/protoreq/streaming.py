@@ -45,7 +45,11 @@ from protoreq.stream_state import (
     task_is_cancelled,
 )
 from protoreq.transport.aio_status import FirstStatus
-from protoreq.transport.fast_paths import finished_metadata
+from protoreq.transport.fast_paths import (
+    finished_metadata,
+    next_message_step,
+    next_message_step_async,
+)
 
 if TYPE_CHECKING:
     from google.rpc import status_pb2
@@ -169,12 +173,13 @@ class GrpcStream(_StreamStatus[T]):
     ``client.stream(request)``, or with :meth:`from_messages` in tests.
     """
 
-    __slots__ = ("_call",)
+    __slots__ = ("_call", "_next_message")
 
     def __init__(self, core: StreamCore, call: _SyncCall[T]) -> None:
         """Internal: use ``client.stream()`` or :meth:`from_messages`."""
         super().__init__(core)
         self._call = call
+        self._next_message = next_message_step(call)
 
     @classmethod
     def from_messages(
@@ -209,7 +214,7 @@ class GrpcStream(_StreamStatus[T]):
         if core.ended_with is not None:
             self._ended()
         try:
-            message: T = next(self._call)
+            message: T = self._next_message()
         except StopIteration:
             core.finish_ok(
                 received_metadata(self._call.initial_metadata()),
@@ -284,7 +289,7 @@ class AsyncGrpcStream(_StreamStatus[T]):
         """Internal: use ``client.stream_async()`` or :meth:`from_messages`."""
         super().__init__(core)
         self._call = call
-        self._next_message = call.__aiter__().__anext__
+        self._next_message = next_message_step_async(call)
         self._sender = sender
         self._first_status = first_status
 
