@@ -98,6 +98,13 @@ def _protoreq_client(target: str, flavour: str) -> Any:
     from protoreq.otel import OpenTelemetryInterceptor  # noqa: PLC0415
 
     tracer_provider, meter_provider = _tracing()
+    if flavour == "otel-lean":  # spans only, attempt spans only for retried calls
+        from opentelemetry.metrics import NoOpMeterProvider  # noqa: PLC0415
+
+        lean = OpenTelemetryInterceptor(
+            tracer_provider, NoOpMeterProvider(), attempt_spans="retried"
+        )
+        return GrpcClient(target, interceptors=[lean])
     interceptor = OpenTelemetryInterceptor(
         tracer_provider=tracer_provider, meter_provider=meter_provider
     )
@@ -448,6 +455,7 @@ def _group_cases(group: str) -> dict[str, CaseBuilder]:
         "protoreq": protoreq_case(group, "plain"),
         "protoreq+noop": protoreq_case(group, "noop"),
         "protoreq+otel": protoreq_case(group, "otel"),
+        "protoreq+otel-lean": protoreq_case(group, "otel-lean"),
         "raw+otel-grpc": raw_case(group, otel=True),
         "gapic": gapic_case(group),
         "betterproto2": betterproto2_case(group),

@@ -45,6 +45,7 @@ LABELS = {
     "protoreq": "protoreq",
     "protoreq+noop": "protoreq + one no-op Interceptor",
     "protoreq+otel": "protoreq + OpenTelemetryInterceptor",
+    "protoreq+otel-lean": "protoreq + OpenTelemetryInterceptor, lean (attempt_spans, no metrics)",
     "raw+otel-grpc": "raw stub + opentelemetry-instrumentation-grpc",
     "gapic": "google-api-core wrap_method (raw stub)",
     "betterproto2": "betterproto2",
@@ -339,6 +340,16 @@ def render(results: Iterable[Result]) -> str:
                 "OpenTelemetryInterceptor vs raw stub + opentelemetry-instrumentation-grpc: "
                 f"{_ratio(otel.instructions, standard.instructions)} instructions, "
                 f"{_ratio(otel.cpu_us, standard.cpu_us)} CPU"
+            )
+        lean = by_case.get(f"{group}/protoreq+otel-lean")
+        if lean and standard and not lean.skipped and not standard.skipped:
+            ratios = (
+                f"{_ratio(lean.instructions, standard.instructions)} instructions, "
+                f"{_ratio(lean.cpu_us, standard.cpu_us)} CPU"
+            )
+            extra.append(
+                'OpenTelemetryInterceptor(attempt_spans="retried") without metrics vs raw stub '
+                f"+ opentelemetry-instrumentation-grpc: {ratios}"
             )
         if noop and plain and not noop.skipped and not plain.skipped:
             extra.append(
