@@ -51,9 +51,15 @@ INSTALLED_GOOGLE_RPC = Path(google.rpc.__path__[0])
 
 def python(code: str, *path: Path) -> tuple[int, str]:
     """Run ``code`` in a fresh interpreter with ``path`` first on sys.path."""
+    code_, stdout, stderr = python_streams(code, *path)
+    return code_, stdout + stderr
+
+
+def python_streams(code: str, *path: Path) -> tuple[int, str, str]:
+    """:func:`python`, its stdout and stderr apart (grpc core may log to stderr at exit)."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(map(str, path))}
     result = run([sys.executable, "-c", code], env=env)
-    return result.returncode, (result.stdout + result.stderr).decode()
+    return result.returncode, result.stdout.decode(), result.stderr.decode()
 
 
 def write(root: Path, name: str, text: str) -> None:
@@ -166,9 +172,11 @@ def test_grpc_health_in_its_own_folder_uses_installed_grpc_health(
     ]
     generated = (out / "third_party/grpc/health/v1/health_protoreq.py").read_text()
     assert "from grpc_health.v1 import health_pb2\n" in generated
-    code, output = python(CALL_HEALTH.format(package="third_party.grpc.health.v1"), out)
-    assert code == 0, output
-    assert output.splitlines() == ["OK 1", "grpc_health.v1.health_pb2"]
+    code, output, errors = python_streams(
+        CALL_HEALTH.format(package="third_party.grpc.health.v1"), out
+    )
+    assert code == 0, output + errors
+    assert output.splitlines() == ["OK 1", "grpc_health.v1.health_pb2"], errors
 
 
 def test_grpc_health_without_grpcio_health_checking(health_tree: Path, tmp_path: Path) -> None:
