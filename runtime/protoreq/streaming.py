@@ -46,7 +46,7 @@ from protoreq.stream_state import (
 )
 from protoreq.transport.aio_status import FirstStatus
 from protoreq.transport.fast_paths import (
-    finished_metadata,
+    finished_metadata_async,
     next_message_step,
     next_message_step_async,
 )
@@ -326,12 +326,7 @@ class AsyncGrpcStream(_StreamStatus[T]):
             try:
                 message: T = await self._next_message()
             except StopAsyncIteration:
-                received = finished_metadata(self._call)
-                if received is None:  # a scripted call, or grpcio changed: ask the public way
-                    received = (
-                        await self._call.initial_metadata(),
-                        await self._call.trailing_metadata(),
-                    )
+                received = await finished_metadata_async(self._call)
                 core.finish_ok(received_metadata(received[0]), received_metadata(received[1]))
                 self._ended()  # raises StopAsyncIteration, which the handlers below let through
         except grpc.RpcError as error:

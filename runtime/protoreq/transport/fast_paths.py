@@ -309,10 +309,7 @@ class PublicAioUnaryUnary:
     ) -> tuple[Any, Any]:
         call = self._multicallable(message, timeout=timeout, metadata=metadata, **options)
         reply = await call
-        received = finished_metadata(call)
-        if received is None:  # grpcio changed its internals: ask the public way
-            received = (await call.initial_metadata(), await call.trailing_metadata())
-        return reply, received
+        return reply, await finished_metadata_async(call)
 
 
 class _CallInFlight:
@@ -385,12 +382,14 @@ class AioUnaryUnary:
         "_channel",
         "_deserialize",
         "_handle",
+        "_internals",
         "_method",
         "_public",
         "_serialize",
     )
 
     def __init__(self, multicallable: Any) -> None:
+        self._internals = _aio_internals()
         self._public = PublicAioUnaryUnary(multicallable)
         self._channel = multicallable._channel
         self._method: bytes = multicallable._method
@@ -419,7 +418,7 @@ class AioUnaryUnary:
         in_flight = _CallInFlight(call)
         active = self._active_calls
         active.add(in_flight)
-        internals = _aio_internals()
+        internals = self._internals
         try:
             serialized = await call.unary_unary(
                 self._serialize(message), metadata, internals.census_context()
@@ -569,6 +568,14 @@ def finished_metadata(call: Any) -> ReceivedPairs | None:
     except AttributeError:
         return None
     return None if initial is None else (initial, trailing)
+
+
+async def finished_metadata_async(call: Any) -> Any:
+    """:func:`finished_metadata`, or (other internals, a scripted call) the public awaits."""
+    received = finished_metadata(call)
+    if received is None:
+        return (await call.initial_metadata(), await call.trailing_metadata())
+    return received
 
 
 def close_aio_channel_now(channel: Any) -> None:
